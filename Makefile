@@ -1,0 +1,13 @@
+.PHONY: setup demo test lint format wheel bench
+setup:   ## create .venv and install lakehouse[dev]
+	scripts/setup.sh
+demo:    ## run the sample pipeline on local Spark into ./_lakehouse
+	scripts/demo.sh
+test:    ## lint + unit + integration tests
+	scripts/test.sh
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+format:
+	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
+wheel:
+	.venv/bin/python -m build --wheel

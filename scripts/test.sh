@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set up, then lint and run the unit and integration tests on local Spark + Delta.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+.venv/bin/ruff check .
+mkdir -p reports
+exec .venv/bin/python -m pytest tests integration_tests --junitxml=reports/junit.xml "$@"

@@ -1,0 +1,150 @@
+"""The ``lakehouse`` command (also ``python -m lakehouse``, usable as a spark-submit main).
+
+Exit codes: 0 success; 1 the run failed (a dataset or layer failed, an expectation tripped);
+2 wrong usage or configuration. On failure a one-line cause is printed to stderr first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from lakehouse.errors import ConfigError, LakehouseError
+
+DEFAULT_CONFIG = "conf/pipelines/devices.yml"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lakehouse", description="Medallion lakehouse ETL on Spark + Delta.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_config(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", default=os.environ.get("LAKEHOUSE_CONFIG", DEFAULT_CONFIG),
+                       help=f"pipeline YAML (default: $LAKEHOUSE_CONFIG or {DEFAULT_CONFIG})")
+        p.add_argument("--env", default=os.environ.get("LAKEHOUSE_ENV", "local"),
+                       help="environment overlay in conf/envs/ (default: $LAKEHOUSE_ENV or local)")
+
+    run = sub.add_parser("run", help="run a pipeline (bronze -> silver -> gold)")
+    add_config(run)
+    run.add_argument("--dataset", action="append", help="only this dataset (repeatable)")
+    run.add_argument("--layer", choices=("bronze", "silver", "gold", "all"), default="all")
+    run.add_argument("--run-id", help="use this run id instead of a new one")
+    run.add_argument("--json", action="store_true", help="end the output with one JSON summary")
+
+    check = sub.add_parser("validate-config", help="parse and check a pipeline config, no Spark")
+    add_config(check)
+    check.add_argument("--json", action="store_true")
+
+    notebook = sub.add_parser("notebook", help="Databricks-source notebooks, run locally")
+    nb_sub = notebook.add_subparsers(dest="notebook_command", required=True)
+    nb_run = nb_sub.add_parser("run", help="run a notebook with local Spark and a dbutils stand-in")
+    nb_run.add_argument("path")
+    nb_run.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="widget value (repeatable)")
+    return parser
+
+
+def _layers(choice: str) -> tuple[str, ...]:
+    return ("bronze", "silver", "gold") if choice == "all" else (choice,)
+
+
+def _print_table(summary: dict[str, Any]) -> None:
+    header = f"{'dataset':<22}{'layer':<8}{'status':<11}{'read':>9}{'written':>9}{'quarant.':>9}{'dropped':>9}"
+    print(f"run {summary['run_id']} ({summary['pipeline']}, env {summary['env']}): {summary['status']}")
+    print(header)
+    for dataset, layers in summary["datasets"].items():
+        for layer, r in layers.items():
+            print(f"{dataset:<22}{layer:<8}{r['status']:<11}{r['rows_read']:>9}{r['rows_written']:>9}"
+                  f"{r['rows_quarantined']:>9}{r['rows_dropped']:>9}")
+            if r.get("error"):
+                print(f"  ! {r['error']}")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from lakehouse.config import load_config
+    from lakehouse.log import configure_logging
+    from lakehouse.pipeline import run_pipeline
+    from lakehouse.spark import get_spark
+
+    configure_logging()
+    config = load_config(args.config, args.env)
+    if args.dataset:
+        for name in args.dataset:
+            config.dataset(name)
+    spark = get_spark(config.spark)
+    summary = run_pipeline(spark, config, datasets=args.dataset, layers=_layers(args.layer),
+                           run_id=args.run_id).to_dict()
+    _print_table(summary)
+    if args.json:
+        print(json.dumps(summary, default=str))
+    if summary["status"] != "succeeded":
+        print(f"lakehouse: run failed: {summary['error']}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from lakehouse.config import load_config
+
+    config = load_config(args.config, args.env)
+    info = {
+        "pipeline": config.name,
+        "env": config.env,
+        "root": config.storage.root,
+        "landing": config.storage.landing,
+        "datasets": {n: list(d.layers) for n, d in config.datasets.items()},
+        "derived": [d.name for d in config.derived],
+    }
+    if args.json:
+        print(json.dumps(info))
+    else:
+        print(f"{args.config} (env {config.env}): ok")
+        for name, layers in info["datasets"].items():
+            print(f"  {name}: {' -> '.join(layers)}")
+        for name in info["derived"]:
+            print(f"  {name}: derived gold")
+    return EXIT_OK
+
+
+def _cmd_notebook(args: argparse.Namespace) -> int:
+    from lakehouse.log import configure_logging
+    from lakehouse.notebooks import run_notebook
+    from lakehouse.spark import get_spark
+
+    configure_logging()
+    params: dict[str, str] = {}
+    for item in args.param:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--param {item!r} is not KEY=VALUE")
+        params[key] = value
+    result = run_notebook(args.path, params, spark=get_spark())
+    if result.exit_value is not None:
+        print(result.exit_value)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``lakehouse`` console script."""
+    args = _parser().parse_args(argv)
+    handlers = {"run": _cmd_run, "validate-config": _cmd_validate, "notebook": _cmd_notebook}
+    try:
+        return handlers[args.command](args)
+    except ConfigError as exc:
+        print(f"lakehouse: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except LakehouseError as exc:
+        print(f"lakehouse: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("lakehouse: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

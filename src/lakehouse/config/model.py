@@ -1,0 +1,228 @@
+"""The parsed configuration: frozen dataclasses built from the merged YAML tree."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lakehouse.config.loader import assemble
+from lakehouse.config.node import Node, Origins
+from lakehouse.contracts import Contract, parse_contract
+from lakehouse.errors import ConfigError
+from lakehouse.gold.spec import DerivedSpec, GoldSpec, parse_derived, parse_gold
+
+FORMATS = ("csv", "json", "orc", "parquet")
+EVOLUTION_MODES = ("addNewColumns", "rescue", "failOnNewColumns", "none")
+LAYERS = ("bronze", "silver", "gold")
+
+
+def join_path(root: str, relative: str) -> str:
+    """Join a storage root and a relative path; absolute paths and URIs are kept as given."""
+    if "://" in relative or relative.startswith("/") or relative.startswith("file:"):
+        return relative
+    while relative.startswith("./"):
+        relative = relative[2:]
+    if relative in ("", "."):
+        return root
+    return root.rstrip("/") + "/" + relative
+
+
+def _absolute(path: str) -> str:
+    if "://" in path or path.startswith("file:"):
+        return path
+    return os.path.abspath(path)
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """Where tables live: ``<root>/bronze/<dataset>`` and so on (see the README)."""
+
+    root: str
+    landing: str
+
+    def table(self, layer: str, name: str) -> str:
+        return join_path(self.root, f"{layer}/{name}")
+
+    def checkpoint(self, layer: str, name: str) -> str:
+        return join_path(self.root, f"_checkpoints/{layer}/{name}")
+
+    @property
+    def runs(self) -> str:
+        return join_path(self.root, "_lakehouse_runs")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """How a dataset lands: format, folder and reader options (bronze)."""
+
+    format: str
+    path: str
+    options: dict[str, str] = field(default_factory=dict)
+    schema: str = "contract"
+    schema_evolution: str = "addNewColumns"
+    max_files_per_batch: int = 1000
+    pattern: str | None = None
+    on_bad_file: str = "rescue"
+    on_file_change: str = "reingest"
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    """Settings used only when lakehouse builds the session itself (local runs)."""
+
+    master: str = "local[*]"
+    app_name: str = "lakehouse"
+    conf: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """One dataset of a pipeline through all layers."""
+
+    name: str
+    source: SourceConfig
+    contract: Contract | None
+    gold: GoldSpec | None
+    bronze_path: str
+    silver_path: str
+    quarantine_path: str
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        wanted = ["bronze"]
+        if self.contract is not None:
+            wanted.append("silver")
+            if self.gold is not None:
+                wanted.append("gold")
+        return tuple(wanted)
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """A whole pipeline with its environment applied."""
+
+    name: str
+    env: str | None
+    file: str
+    storage: StorageConfig
+    spark: SparkSettings
+    datasets: dict[str, DatasetConfig]
+    derived: tuple[DerivedSpec, ...] = ()
+
+    def dataset(self, name: str) -> DatasetConfig:
+        if name not in self.datasets:
+            raise ConfigError(
+                f"pipeline {self.name!r} has no dataset {name!r}",
+                file=self.file, key_path="datasets", found=name,
+                expected="one of " + ", ".join(self.datasets))
+        return self.datasets[name]
+
+
+_SOURCE_KEYS = frozenset({"format", "path", "options", "schema", "schema_evolution",
+                          "max_files_per_batch", "pattern", "on_bad_file", "on_file_change"})
+
+
+def parse_source(node: Node, landing: str, dataset: str) -> SourceConfig:
+    node.check_keys(_SOURCE_KEYS)
+    return SourceConfig(
+        format=node.get_str("format", choices=FORMATS),
+        path=join_path(landing, node.get_str("path", dataset)),
+        options=node.get_scalar_map("options", {}),
+        schema=node.get_str("schema", "contract", choices=("contract", "infer")),
+        schema_evolution=node.get_str("schema_evolution", "addNewColumns", choices=EVOLUTION_MODES),
+        max_files_per_batch=node.get_int("max_files_per_batch", 1000, minimum=1),
+        pattern=node.get_str("pattern", None),
+        on_bad_file=node.get_str("on_bad_file", "rescue", choices=("rescue", "fail")),
+        on_file_change=node.get_str("on_file_change", "reingest", choices=("reingest", "fail")),
+    )
+
+
+_DATASET_KEYS = frozenset({"source", "contract", "gold", "description", "paths"})
+
+
+def parse_dataset(name: str, node: Node, storage: StorageConfig) -> DatasetConfig:
+    node.check_keys(_DATASET_KEYS)
+    if not node.has("source"):
+        raise node.child("source").error("is required", found=None, expected="a source mapping")
+    source = parse_source(node.child("source"), storage.landing, name)
+    contract = parse_contract(node.child("contract")) if node.has("contract") else None
+    if source.schema == "contract" and contract is None:
+        raise node.child("source").child("schema").error(
+            "schema: contract needs a contract section", found="contract",
+            expected="a contract, or schema: infer")
+    gold = parse_gold(node.child("gold"), name) if node.has("gold") else None
+    if gold is not None and contract is None:
+        raise node.child("gold").error("gold needs a contract (silver feeds gold)", found="gold",
+                                       expected="a contract section")
+    paths = node.child("paths")
+    if not paths.missing:
+        paths.check_keys(frozenset({"bronze", "silver", "quarantine"}))
+    return DatasetConfig(
+        name=name,
+        source=source,
+        contract=contract,
+        gold=gold,
+        bronze_path=join_path(storage.root, paths.get_str("bronze", f"bronze/{name}")),
+        silver_path=join_path(storage.root, paths.get_str("silver", f"silver/{name}")),
+        quarantine_path=join_path(storage.root, paths.get_str("quarantine",
+                                                               f"silver/{name}_quarantine")),
+    )
+
+
+_TOP_KEYS = frozenset({"pipeline", "description", "storage", "spark", "datasets", "derived"})
+
+
+def build_pipeline(tree: dict[str, object], origins: Origins, env: str | None,
+                   file: str) -> PipelineConfig:
+    """Turn an assembled tree into a :class:`PipelineConfig`."""
+    top = Node(tree, (), origins)
+    top.check_keys(_TOP_KEYS)
+    store = top.child("storage")
+    if not store.missing:
+        store.check_keys(frozenset({"root", "landing"}))
+    root = _absolute(store.get_str("root", "./_lakehouse"))
+    landing = store.get_str("landing", None)
+    storage = StorageConfig(root=root, landing=_absolute(landing) if landing else join_path(root, "landing"))
+    spark_node = top.child("spark")
+    if not spark_node.missing:
+        spark_node.check_keys(frozenset({"master", "app_name", "conf"}))
+    spark = SparkSettings(
+        master=spark_node.get_str("master", "local[*]"),
+        app_name=spark_node.get_str("app_name", "lakehouse"),
+        conf=spark_node.get_scalar_map("conf", {}),
+    )
+    datasets_node = top.child("datasets")
+    if datasets_node.missing:
+        raise datasets_node.error("is required", found=None, expected="a mapping of datasets")
+    datasets = {name: parse_dataset(name, node, storage) for name, node in datasets_node.items()}
+    if not datasets:
+        raise datasets_node.error("is empty", found={}, expected="at least one dataset")
+    derived = tuple(parse_derived(n) for n in top.child("derived").elements())
+    for spec in derived:
+        for dep in spec.inputs:
+            if dep not in datasets:
+                raise top.child("derived").error(
+                    f"derived table {spec.name!r} reads unknown dataset {dep!r}", found=dep,
+                    expected="one of " + ", ".join(datasets))
+    return PipelineConfig(
+        name=top.get_str("pipeline"),
+        env=env,
+        file=file,
+        storage=storage,
+        spark=spark,
+        datasets=datasets,
+        derived=derived,
+    )
+
+
+def load_config(path: str | os.PathLike[str], env: str | None = "local",
+                environ: dict[str, str] | None = None) -> PipelineConfig:
+    """Load a pipeline file, its contracts and the ``env`` overlay into a PipelineConfig.
+
+    Raises :class:`ConfigError` naming file, key path, value found and value expected; Spark
+    is never started here.
+    """
+    pipeline_file = Path(path)
+    tree, origins = assemble(pipeline_file, env, environ)
+    return build_pipeline(tree, origins, env, str(pipeline_file))

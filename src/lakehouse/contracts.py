@@ -1,0 +1,214 @@
+"""Dataset contracts: the declared shape and rules of a dataset ("an API for data").
+
+A contract lists columns (name, type, source name, nullability, formats and value rules),
+the primary key, null tokens and quarantine policy. Bronze uses it for the expected source
+columns; silver conforms and checks rows against it. Parsed from YAML into frozen objects.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lakehouse.config.node import Node
+from lakehouse.secrets import SecretRef
+
+_SIMPLE_TYPES = {
+    "string": "string",
+    "int": "int",
+    "integer": "int",
+    "long": "bigint",
+    "bigint": "bigint",
+    "short": "smallint",
+    "smallint": "smallint",
+    "byte": "tinyint",
+    "tinyint": "tinyint",
+    "double": "double",
+    "float": "float",
+    "boolean": "boolean",
+    "bool": "boolean",
+    "date": "date",
+    "timestamp": "timestamp",
+}
+_DECIMAL = re.compile(r"^decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)$")
+_COMPLEX = re.compile(r"^(array|map|struct)<.+>$")
+PII_MODES = ("hash", "mask", "drop")
+DEFAULT_TRUE = ("true", "t", "yes", "y", "1")
+DEFAULT_FALSE = ("false", "f", "no", "n", "0")
+
+
+def normalize_type(node: Node, raw: str) -> str:
+    """Return the Spark SQL type name for a contract type, or raise a located ConfigError."""
+    text = raw.strip().lower()
+    if text in _SIMPLE_TYPES:
+        return _SIMPLE_TYPES[text]
+    match = _DECIMAL.match(text)
+    if match:
+        precision, scale = int(match.group(1)), int(match.group(2))
+        if not 1 <= precision <= 38 or scale > precision:
+            raise node.error("invalid decimal", expected="decimal(p,s) with 1 <= p <= 38 and s <= p")
+        return f"decimal({precision},{scale})"
+    if _COMPLEX.match(text):
+        return text
+    raise node.error(
+        "unknown type",
+        expected="one of " + ", ".join(sorted(set(_SIMPLE_TYPES))) + ", decimal(p,s), array<..>, "
+        "map<..>, struct<..>",
+    )
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One contract column and its rules."""
+
+    name: str
+    type: str = "string"
+    source: str | None = None
+    nullable: bool = True
+    format: str | None = None
+    timezone: str | None = None
+    true_values: tuple[str, ...] = DEFAULT_TRUE
+    false_values: tuple[str, ...] = DEFAULT_FALSE
+    allowed: tuple[str, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+    pattern: str | None = None
+    max_length: int | None = None
+    pii: str | None = None
+    mask_keep: int = 4
+    description: str | None = None
+
+    @property
+    def source_name(self) -> str:
+        """Column name as landed in the source files."""
+        return self.source or self.name
+
+
+_COLUMN_KEYS = frozenset(
+    {"name", "type", "source", "nullable", "format", "timezone", "true_values", "false_values",
+     "allowed", "min", "max", "pattern", "max_length", "pii", "mask_keep", "description"}
+)
+
+
+def parse_column(node: Node) -> ColumnSpec:
+    """Parse one ``columns`` entry."""
+    node.check_keys(_COLUMN_KEYS)
+    type_name = normalize_type(node.child("type"), node.get_str("type", "string"))
+    pattern = node.get_str("pattern", None)
+    if pattern is not None:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise node.child("pattern").error(f"invalid regular expression: {exc}") from exc
+    low, high = node.get_float("min", None), node.get_float("max", None)
+    if low is not None and high is not None and low > high:
+        raise node.child("min").error("is greater than max", expected=f"a number <= {high}")
+    allowed = node.get_str_list("allowed", None)
+    return ColumnSpec(
+        name=node.get_str("name"),
+        type=type_name,
+        source=node.get_str("source", None),
+        nullable=node.get_bool("nullable", True),
+        format=node.get_str("format", None),
+        timezone=node.get_str("timezone", None),
+        true_values=tuple(v.lower() for v in node.get_str_list("true_values", DEFAULT_TRUE)),
+        false_values=tuple(v.lower() for v in node.get_str_list("false_values", DEFAULT_FALSE)),
+        allowed=allowed,
+        min=low,
+        max=high,
+        pattern=pattern,
+        max_length=node.get_int("max_length", None, minimum=1),
+        pii=node.get_str("pii", None, choices=PII_MODES),
+        mask_keep=node.get_int("mask_keep", 4, minimum=0),
+        description=node.get_str("description", None),
+    )
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A dataset's contract."""
+
+    columns: tuple[ColumnSpec, ...]
+    primary_key: tuple[str, ...] = ()
+    null_tokens: tuple[str, ...] = ("", "NA", "N/A", "null", "NULL")
+    trim: bool = True
+    timezone: str = "UTC"
+    max_quarantine_rate: float | None = None
+    rescued_data: str = "quarantine"
+    pii_salt: SecretRef | None = None
+    version: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def column(self, name: str) -> ColumnSpec:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def source_names(self) -> tuple[str, ...]:
+        return tuple(c.source_name for c in self.columns)
+
+
+_CONTRACT_KEYS = frozenset(
+    {"columns", "primary_key", "null_tokens", "trim", "timezone", "max_quarantine_rate",
+     "rescued_data", "pii_salt", "version", "description"}
+)
+
+
+def parse_secret(node: Node) -> SecretRef | None:
+    """Parse ``{secret: {env: NAME}}`` / ``{secret: {scope: S, key: K}}`` (or without ``secret``)."""
+    if node.missing:
+        return None
+    if isinstance(node.value, str):
+        raise node.error(
+            "secrets are given by reference, never inline",
+            found="<a literal string, not shown>",
+            expected="{secret: {env: NAME}} or {secret: {scope: SCOPE, key: KEY}}",
+        )
+    inner = node.child("secret") if node.has("secret") else node
+    inner.check_keys(frozenset({"env", "scope", "key"}))
+    if inner.has("env"):
+        return SecretRef(env=inner.get_str("env"))
+    return SecretRef(scope=inner.get_str("scope"), key=inner.get_str("key"))
+
+
+def parse_contract(node: Node) -> Contract:
+    """Parse a dataset's ``contract`` section (inline or from its own file)."""
+    node.check_keys(_CONTRACT_KEYS)
+    columns = tuple(parse_column(c) for c in node.child("columns").elements())
+    if not columns:
+        raise node.child("columns").error("must list at least one column", found=None,
+                                          expected="a non-empty list of columns")
+    seen: set[str] = set()
+    for i, col in enumerate(columns):
+        if col.name in seen:
+            raise node.child("columns").child(str(i)).error(
+                "duplicate column name", found=col.name, expected="unique names")
+        seen.add(col.name)
+    primary_key = node.get_str_list("primary_key", ())
+    for key in primary_key:
+        if key not in seen:
+            raise node.child("primary_key").error(
+                f"primary key column {key!r} is not a contract column", found=key,
+                expected="one of " + ", ".join(c.name for c in columns))
+    contract = Contract(
+        columns=columns,
+        primary_key=primary_key,
+        null_tokens=node.get_str_list("null_tokens", Contract.null_tokens),
+        trim=node.get_bool("trim", True),
+        timezone=node.get_str("timezone", "UTC"),
+        max_quarantine_rate=node.get_float("max_quarantine_rate", None, minimum=0.0, maximum=1.0),
+        rescued_data=node.get_str("rescued_data", "quarantine", choices=("quarantine", "flag")),
+        pii_salt=parse_secret(node.child("pii_salt")),
+        version=node.get_str("version", None),
+    )
+    if any(c.pii == "hash" for c in columns) and contract.pii_salt is None:
+        raise node.child("pii_salt").error(
+            "columns with pii: hash need a salt", found=None,
+            expected="pii_salt: {secret: {env: NAME}} or {secret: {scope: S, key: K}}")
+    return contract

@@ -1,0 +1,81 @@
+"""Exceptions raised by lakehouse.
+
+Every error a user can meet derives from :class:`LakehouseError`, so callers can catch one
+type; the subclasses say which part failed. Messages name the thing that is wrong (file,
+key path, dataset, source file) together with what was found and what was expected.
+"""
+
+from __future__ import annotations
+
+
+class LakehouseError(Exception):
+    """Base class of every error raised by lakehouse."""
+
+
+class ConfigError(LakehouseError):
+    """A configuration file is missing, unreadable or holds a wrong value.
+
+    Raised before Spark starts. ``file`` and ``key_path`` locate the problem,
+    e.g. ``conf/pipelines/devices.yml`` and ``datasets.usage.source.format``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        key_path: str | None = None,
+        found: object = None,
+        expected: str | None = None,
+    ) -> None:
+        self.file = file
+        self.key_path = key_path
+        self.found = found
+        self.expected = expected
+        self.reason = message
+        where = ": ".join(p for p in (file, key_path) if p)
+        text = f"{where}: {message}" if where else message
+        if expected is not None:
+            text += f" (found {found!r}, expected {expected})"
+        super().__init__(text)
+
+
+class SecretError(LakehouseError):
+    """A secret reference cannot be resolved. The message never contains the value."""
+
+
+class IngestionError(LakehouseError):
+    """Bronze ingestion failed for a dataset (bad file, schema drift in fail mode, ...)."""
+
+    def __init__(self, message: str, *, dataset: str, file: str | None = None) -> None:
+        self.dataset = dataset
+        self.file = file
+        prefix = f"dataset {dataset!r}"
+        if file:
+            prefix += f", file {file}"
+        super().__init__(f"{prefix}: {message}")
+
+
+class SchemaDriftError(IngestionError):
+    """New columns arrived while the dataset's schema evolution mode is failOnNewColumns."""
+
+    def __init__(self, *, dataset: str, file: str, new_columns: list[str]) -> None:
+        self.new_columns = list(new_columns)
+        super().__init__(
+            f"new columns {', '.join(new_columns)} not in the schema "
+            "(schema_evolution is failOnNewColumns; add them to the contract or change the mode)",
+            dataset=dataset,
+            file=file,
+        )
+
+
+class ContractError(LakehouseError):
+    """Silver could not apply a dataset's contract, or its quarantine rate was too high."""
+
+
+class QualityError(LakehouseError):
+    """A data-quality expectation with action ``fail`` tripped; the target was left unchanged."""
+
+
+class PublishError(LakehouseError):
+    """Gold publishing failed (e.g. duplicate keys in a merge source)."""

@@ -1,0 +1,165 @@
+"""Gold configuration: cleansing steps, expectations and the publish mode of a table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lakehouse.config.node import Node
+
+PUBLISH_MODES = ("merge", "scd2", "append", "overwrite_partitions")
+ACTIONS = ("warn", "drop", "fail")
+TRANSFORM_KINDS = ("standardize", "dedupe", "fill", "replace", "to_utc", "derive", "select",
+                   "rename", "filter")
+AGGREGATE_KINDS = ("row_count", "unique", "references", "freshness", "null_ratio", "aggregate")
+
+
+@dataclass(frozen=True)
+class TransformStep:
+    """One cleansing step, applied in the order given."""
+
+    kind: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """A named data-quality rule with its action and failure threshold.
+
+    ``kind`` is ``row`` for a SQL boolean expression evaluated per row, otherwise one of
+    the aggregate kinds. ``threshold`` is the fraction of rows allowed to fail before the
+    action applies (``fail`` and ``drop``); 0 means any failure counts.
+    """
+
+    name: str
+    kind: str
+    action: str = "warn"
+    rule: str | None = None
+    threshold: float = 0.0
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Scd2Spec:
+    """SCD2 options: which columns start a new version and which column orders versions."""
+
+    track: tuple[str, ...] | None = None
+    effective_from: str | None = None
+
+
+@dataclass(frozen=True)
+class GoldSpec:
+    """How a dataset's silver rows become a gold table."""
+
+    table: str
+    mode: str
+    keys: tuple[str, ...] = ()
+    partition_by: tuple[str, ...] = ()
+    transforms: tuple[TransformStep, ...] = ()
+    expectations: tuple[Expectation, ...] = ()
+    scd2: Scd2Spec | None = None
+
+
+@dataclass(frozen=True)
+class DerivedSpec:
+    """A gold table computed from other datasets' gold/silver tables with Spark SQL."""
+
+    name: str
+    inputs: tuple[str, ...]
+    sql: str
+    mode: str = "overwrite_partitions"
+    keys: tuple[str, ...] = ()
+    partition_by: tuple[str, ...] = ()
+    expectations: tuple[Expectation, ...] = ()
+
+
+def parse_expectation(node: Node) -> Expectation:
+    """Parse one ``expectations`` entry: ``rule`` (row) or one aggregate kind."""
+    node.check_keys(frozenset({"name", "rule", "action", "threshold", "description",
+                               *AGGREGATE_KINDS}))
+    kinds = [k for k in ("rule", *AGGREGATE_KINDS) if node.has(k)]
+    if len(kinds) != 1:
+        raise node.error(
+            "an expectation needs exactly one rule kind", found=kinds or None,
+            expected="one of rule, " + ", ".join(AGGREGATE_KINDS))
+    kind = kinds[0]
+    params: dict[str, Any] = {}
+    if kind != "rule":
+        value = node.child(kind).value
+        params = dict(value) if isinstance(value, dict) else {"value": value}
+    return Expectation(
+        name=node.get_str("name"),
+        kind="row" if kind == "rule" else kind,
+        action=node.get_str("action", "warn", choices=ACTIONS),
+        rule=node.get_str("rule", None),
+        threshold=node.get_float("threshold", 0.0, minimum=0.0, maximum=1.0),
+        params=params,
+    )
+
+
+def parse_step(node: Node) -> TransformStep:
+    """Parse one ``transforms`` entry: a mapping with exactly one known step name."""
+    mapping = node.require_mapping()
+    if len(mapping) != 1:
+        raise node.error("a transform step is a mapping with one key", found=list(mapping),
+                         expected="one of " + ", ".join(TRANSFORM_KINDS))
+    kind = next(iter(mapping))
+    node.check_keys(frozenset(TRANSFORM_KINDS))
+    value = mapping[kind]
+    params = dict(value) if isinstance(value, dict) else {"value": value}
+    return TransformStep(kind=str(kind), params=params)
+
+
+def _names_unique(node: Node, names: list[str]) -> None:
+    if len(set(names)) != len(names):
+        raise node.error("expectation names must be unique", found=names, expected="unique names")
+
+
+def parse_gold(node: Node, dataset: str) -> GoldSpec:
+    """Parse a dataset's ``gold`` section."""
+    node.check_keys(frozenset({"table", "mode", "keys", "partition_by", "transforms",
+                               "expectations", "scd2", "description"}))
+    mode = node.get_str("mode", "merge", choices=PUBLISH_MODES)
+    keys = node.get_str_list("keys", ())
+    if mode in ("merge", "scd2") and not keys:
+        raise node.child("keys").error(f"mode {mode} needs keys", found=None,
+                                       expected="a list of key columns")
+    expectations = tuple(parse_expectation(n) for n in node.child("expectations").elements())
+    _names_unique(node.child("expectations"), [e.name for e in expectations])
+    scd2_node = node.child("scd2")
+    scd2 = None
+    if mode == "scd2":
+        if not scd2_node.missing:
+            scd2_node.check_keys(frozenset({"track", "effective_from"}))
+        scd2 = Scd2Spec(track=scd2_node.get_str_list("track", None),
+                        effective_from=scd2_node.get_str("effective_from", None))
+    return GoldSpec(
+        table=node.get_str("table", dataset),
+        mode=mode,
+        keys=keys,
+        partition_by=node.get_str_list("partition_by", ()),
+        transforms=tuple(parse_step(n) for n in node.child("transforms").elements()),
+        expectations=expectations,
+        scd2=scd2,
+    )
+
+
+def parse_derived(node: Node) -> DerivedSpec:
+    """Parse one ``derived`` entry (pipeline level)."""
+    node.check_keys(frozenset({"name", "inputs", "sql", "mode", "keys", "partition_by",
+                               "expectations", "description"}))
+    mode = node.get_str("mode", "overwrite_partitions", choices=PUBLISH_MODES)
+    keys = node.get_str_list("keys", ())
+    if mode in ("merge", "scd2") and not keys:
+        raise node.child("keys").error(f"mode {mode} needs keys", found=None,
+                                       expected="a list of key columns")
+    expectations = tuple(parse_expectation(n) for n in node.child("expectations").elements())
+    return DerivedSpec(
+        name=node.get_str("name"),
+        inputs=node.get_str_list("inputs"),
+        sql=node.get_str("sql"),
+        mode=mode,
+        keys=keys,
+        partition_by=node.get_str_list("partition_by", ()),
+        expectations=expectations,
+    )

@@ -1,0 +1,40 @@
+"""The run ledger: one Delta row per run x dataset x layer with status, counts and versions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from lakehouse.config.model import PipelineConfig
+    from lakehouse.results import RunContext, RunSummary
+
+LEDGER_SCHEMA = (
+    "run_id string, pipeline string, env string, dataset string, layer string, status string, "
+    "rows_read long, rows_written long, rows_quarantined long, rows_dropped long, "
+    "table_version long, files long, error string, started_at timestamp, finished_at timestamp"
+)
+
+
+def record_run(spark: SparkSession, config: PipelineConfig, ctx: RunContext,
+               summary: RunSummary) -> None:
+    """Append the summary's rows to ``<root>/_lakehouse_runs``."""
+    finished = datetime.now(timezone.utc).replace(tzinfo=None)
+    started = ctx.started_at.astimezone(timezone.utc).replace(tzinfo=None)
+    rows = [
+        (ctx.run_id, ctx.pipeline, ctx.env, r.dataset, r.layer, r.status, r.rows_read,
+         r.rows_written, r.rows_quarantined, r.rows_dropped, r.table_version, r.files,
+         r.error, started, finished)
+        for r in summary.results
+    ]
+    if not rows:
+        return
+    frame = spark.createDataFrame(rows, LEDGER_SCHEMA)
+    frame.write.format("delta").mode("append").save(config.storage.runs)
+
+
+def read_ledger(spark: SparkSession, config: PipelineConfig) -> DataFrame:
+    """The run ledger as a DataFrame."""
+    return spark.read.format("delta").load(config.storage.runs)

@@ -1,0 +1,132 @@
+"""Run a pipeline: datasets x layers in order under one run_id, then derived gold tables.
+
+A failure in one dataset's layer marks that layer failed and skips the dataset's later
+layers; other datasets still run, and derived tables run only when all their inputs
+succeeded. Every outcome is recorded in the run ledger (``<root>/_lakehouse_runs``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from lakehouse.errors import LakehouseError
+from lakehouse.log import get_logger, layer_context, run_context
+from lakehouse.results import LayerResult, RunContext, RunSummary, new_run_id
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from lakehouse.config.model import DatasetConfig, PipelineConfig
+
+LAYER_ORDER = ("bronze", "silver", "gold")
+LayerFn = Callable[["SparkSession", "DatasetConfig", "PipelineConfig", RunContext], LayerResult]
+
+
+def _layer_function(layer: str) -> LayerFn:
+    # Imported here so that reading config or --help never imports pyspark.
+    if layer == "bronze":
+        from lakehouse.bronze import ingest
+
+        return ingest
+    if layer == "silver":
+        from lakehouse.silver import process
+
+        return process
+    from lakehouse.gold import publish
+
+    return publish
+
+
+def _failed(dataset: str, layer: str, exc: Exception) -> LayerResult:
+    partial = getattr(exc, "result", None)
+    result = partial if isinstance(partial, LayerResult) else LayerResult(dataset, layer)
+    result.status = "failed"
+    result.error = str(exc)
+    return result
+
+
+def _run_layer(fn: LayerFn, spark: SparkSession, dataset: DatasetConfig, layer: str,
+               config: PipelineConfig, ctx: RunContext) -> LayerResult:
+    log = get_logger("lakehouse.pipeline")
+    with layer_context(dataset.name, layer):
+        log.info("layer started")
+        try:
+            result = fn(spark, dataset, config, ctx)
+        except LakehouseError as exc:
+            log.error("layer failed", error=str(exc), error_type=type(exc).__name__)
+            return _failed(dataset.name, layer, exc)
+        log.info("layer finished", rows_read=result.rows_read, rows_written=result.rows_written,
+                 rows_quarantined=result.rows_quarantined, rows_dropped=result.rows_dropped,
+                 table_version=result.table_version)
+        return result
+
+
+def run_pipeline(
+    spark: SparkSession,
+    config: PipelineConfig,
+    *,
+    datasets: Sequence[str] | None = None,
+    layers: Sequence[str] = LAYER_ORDER,
+    run_id: str | None = None,
+    record: bool = True,
+) -> RunSummary:
+    """Run the selected datasets and layers of a pipeline and return what happened.
+
+    Library errors are caught per layer and reported in the summary (status ``failed``);
+    anything else (a bug, an interrupted JVM) propagates.
+    """
+    names = list(datasets) if datasets else list(config.datasets)
+    selected = [config.dataset(n) for n in names]
+    ctx = RunContext(run_id=run_id or new_run_id(), pipeline=config.name, env=config.env)
+    summary = RunSummary(run_id=ctx.run_id, pipeline=config.name, env=config.env)
+    log = get_logger("lakehouse.pipeline")
+    with run_context(ctx.run_id, config.name):
+        log.info("run started", env=config.env, datasets=names, layers=list(layers),
+                 root=config.storage.root)
+        ok: dict[str, bool] = {}
+        for dataset in selected:
+            healthy = True
+            for layer in LAYER_ORDER:
+                if layer not in layers or layer not in dataset.layers:
+                    continue
+                if not healthy:
+                    summary.results.append(LayerResult(dataset.name, layer, status="skipped",
+                                                       error="an earlier layer failed"))
+                    continue
+                result = _run_layer(_layer_function(layer), spark, dataset, layer, config, ctx)
+                summary.results.append(result)
+                healthy = result.status == "succeeded"
+            ok[dataset.name] = healthy
+        if "gold" in layers and config.derived:
+            summary.results.extend(_run_derived(spark, config, ctx, ok, names))
+        failures = [r for r in summary.results if r.status == "failed"]
+        if failures:
+            summary.status = "failed"
+            summary.error = f"{failures[0].dataset}/{failures[0].layer}: {failures[0].error}"
+        if record:
+            from lakehouse.ledger import record_run
+
+            record_run(spark, config, ctx, summary)
+        log.info("run finished", status=summary.status, error=summary.error)
+    return summary
+
+
+def _run_derived(spark: SparkSession, config: PipelineConfig, ctx: RunContext,
+                 ok: dict[str, bool], selected: list[str]) -> list[LayerResult]:
+    from lakehouse.gold import publish_derived
+
+    log = get_logger("lakehouse.pipeline")
+    out: list[LayerResult] = []
+    for spec in config.derived:
+        if not all(ok.get(dep, dep not in selected) for dep in spec.inputs):
+            out.append(LayerResult(spec.name, "gold", status="skipped",
+                                   error="an input dataset failed in this run"))
+            continue
+        with layer_context(spec.name, "gold"):
+            try:
+                out.append(publish_derived(spark, spec, config, ctx))
+            except LakehouseError as exc:
+                log.error("derived table failed", error=str(exc))
+                out.append(_failed(spec.name, "gold", exc))
+    return out

@@ -1,0 +1,102 @@
+"""Get a SparkSession: the active one (Databricks, spark-submit) or a local one with Delta.
+
+Delta's jars are resolved from Maven Central by Spark's Ivy resolver on the first local start
+(``delta.configure_spark_with_delta_pip``) and cached in ``~/.ivy2*``. Where Maven Central
+cannot be reached, set ``LAKEHOUSE_SPARK_JARS`` to a comma-separated list of local jar files
+(for example fetched once with ``mvn dependency:copy``) and no resolution happens.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from lakehouse.errors import LakehouseError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from lakehouse.config.model import SparkSettings
+
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+
+# Session settings for every local session: UTC so timestamps mean the same everywhere,
+# no progress bars interleaved with log lines.
+BASE_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.databricks.delta.schema.autoMerge.enabled": "false",
+}
+
+# The fast profile used by tests: tiny shuffles, no UI, small Delta snapshot partitions.
+TEST_CONF = {
+    "spark.sql.shuffle.partitions": "2",
+    "spark.default.parallelism": "2",
+    "spark.ui.enabled": "false",
+    "spark.databricks.delta.snapshotPartitions": "2",
+    "spark.sql.adaptive.coalescePartitions.initialPartitionNum": "2",
+    "spark.databricks.delta.delete.deletionVectors.persistent": "false",
+    "spark.driver.memory": "2g",
+}
+
+
+def _log4j_options() -> str:
+    conf = resources.files("lakehouse").joinpath("resources/log4j2.properties")
+    return f"-Dlog4j2.configurationFile=file:{conf}"
+
+
+def get_spark(
+    settings: SparkSettings | None = None,
+    *,
+    profile: str = "default",
+    extra_conf: dict[str, str] | None = None,
+) -> SparkSession:
+    """Return the active SparkSession, or build a local one with Delta configured.
+
+    ``profile="test"`` adds small shuffle partitions and disables the UI. ``settings`` (the
+    pipeline's ``spark`` section) and ``extra_conf`` apply only when a session is built here.
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise LakehouseError(
+            "pyspark is not installed: install lakehouse[spark] locally (Databricks runtimes "
+            "ship their own pyspark and Delta)"
+        ) from exc
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    master = settings.master if settings else "local[*]"
+    if profile == "test":
+        master = "local[2]"
+    builder = SparkSession.builder.master(master).appName(
+        settings.app_name if settings else "lakehouse"
+    )
+    conf = {**BASE_CONF, **DELTA_CONF, **(TEST_CONF if profile == "test" else {})}
+    conf.update(settings.conf if settings else {})
+    conf.update(extra_conf or {})
+    conf.setdefault("spark.driver.extraJavaOptions", _log4j_options())
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+
+    jars = os.environ.get("LAKEHOUSE_SPARK_JARS")
+    if jars:
+        builder = builder.config("spark.jars", jars)
+    else:
+        try:
+            from delta import configure_spark_with_delta_pip
+        except ImportError as exc:  # pragma: no cover
+            raise LakehouseError(
+                "delta-spark is not installed: install lakehouse[spark]"
+            ) from exc
+        builder = configure_spark_with_delta_pip(builder)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session

@@ -20,14 +20,22 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lakehouse", description="Medallion lakehouse ETL on Spark + Delta.")
+    parser = argparse.ArgumentParser(
+        prog="lakehouse", description="Medallion lakehouse ETL on Spark + Delta."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add_config(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", default=os.environ.get("LAKEHOUSE_CONFIG", DEFAULT_CONFIG),
-                       help=f"pipeline YAML (default: $LAKEHOUSE_CONFIG or {DEFAULT_CONFIG})")
-        p.add_argument("--env", default=os.environ.get("LAKEHOUSE_ENV", "local"),
-                       help="environment overlay in conf/envs/ (default: $LAKEHOUSE_ENV or local)")
+        p.add_argument(
+            "--config",
+            default=os.environ.get("LAKEHOUSE_CONFIG", DEFAULT_CONFIG),
+            help=f"pipeline YAML (default: $LAKEHOUSE_CONFIG or {DEFAULT_CONFIG})",
+        )
+        p.add_argument(
+            "--env",
+            default=os.environ.get("LAKEHOUSE_ENV", "local"),
+            help="environment overlay in conf/envs/ (default: $LAKEHOUSE_ENV or local)",
+        )
 
     run = sub.add_parser("run", help="run a pipeline (bronze -> silver -> gold)")
     add_config(run)
@@ -44,8 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     nb_sub = notebook.add_subparsers(dest="notebook_command", required=True)
     nb_run = nb_sub.add_parser("run", help="run a notebook with local Spark and a dbutils stand-in")
     nb_run.add_argument("path")
-    nb_run.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                        help="widget value (repeatable)")
+    nb_run.add_argument(
+        "--param", action="append", default=[], metavar="KEY=VALUE", help="widget value (repeatable)"
+    )
     return parser
 
 
@@ -54,13 +63,17 @@ def _layers(choice: str) -> tuple[str, ...]:
 
 
 def _print_table(summary: dict[str, Any]) -> None:
-    header = f"{'dataset':<22}{'layer':<8}{'status':<11}{'read':>9}{'written':>9}{'quarant.':>9}{'dropped':>9}"
+    header = (
+        f"{'dataset':<22}{'layer':<8}{'status':<11}{'read':>9}{'written':>9}{'quarant.':>9}{'dropped':>9}"
+    )
     print(f"run {summary['run_id']} ({summary['pipeline']}, env {summary['env']}): {summary['status']}")
     print(header)
     for dataset, layers in summary["datasets"].items():
         for layer, r in layers.items():
-            print(f"{dataset:<22}{layer:<8}{r['status']:<11}{r['rows_read']:>9}{r['rows_written']:>9}"
-                  f"{r['rows_quarantined']:>9}{r['rows_dropped']:>9}")
+            print(
+                f"{dataset:<22}{layer:<8}{r['status']:<11}{r['rows_read']:>9}{r['rows_written']:>9}"
+                f"{r['rows_quarantined']:>9}{r['rows_dropped']:>9}"
+            )
             if r.get("error"):
                 print(f"  ! {r['error']}")
 
@@ -77,8 +90,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for name in args.dataset:
             config.dataset(name)
     spark = get_spark(config.spark)
-    summary = run_pipeline(spark, config, datasets=args.dataset, layers=_layers(args.layer),
-                           run_id=args.run_id).to_dict()
+    summary = run_pipeline(
+        spark, config, datasets=args.dataset, layers=_layers(args.layer), run_id=args.run_id
+    ).to_dict()
     _print_table(summary)
     if args.json:
         print(json.dumps(summary, default=str))

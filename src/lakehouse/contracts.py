@@ -85,8 +85,24 @@ class ColumnSpec:
 
 
 _COLUMN_KEYS = frozenset(
-    {"name", "type", "source", "nullable", "format", "timezone", "true_values", "false_values",
-     "allowed", "min", "max", "pattern", "max_length", "pii", "mask_keep", "description"}
+    {
+        "name",
+        "type",
+        "source",
+        "nullable",
+        "format",
+        "timezone",
+        "true_values",
+        "false_values",
+        "allowed",
+        "min",
+        "max",
+        "pattern",
+        "max_length",
+        "pii",
+        "mask_keep",
+        "description",
+    }
 )
 
 
@@ -155,8 +171,18 @@ class Contract:
 
 
 _CONTRACT_KEYS = frozenset(
-    {"columns", "primary_key", "null_tokens", "trim", "timezone", "max_quarantine_rate",
-     "rescued_data", "pii_salt", "version", "description"}
+    {
+        "columns",
+        "primary_key",
+        "null_tokens",
+        "trim",
+        "timezone",
+        "max_quarantine_rate",
+        "rescued_data",
+        "pii_salt",
+        "version",
+        "description",
+    }
 )
 
 
@@ -182,20 +208,26 @@ def parse_contract(node: Node) -> Contract:
     node.check_keys(_CONTRACT_KEYS)
     columns = tuple(parse_column(c) for c in node.child("columns").elements())
     if not columns:
-        raise node.child("columns").error("must list at least one column", found=None,
-                                          expected="a non-empty list of columns")
+        raise node.child("columns").error(
+            "must list at least one column", found=None, expected="a non-empty list of columns"
+        )
     seen: set[str] = set()
     for i, col in enumerate(columns):
         if col.name in seen:
-            raise node.child("columns").child(str(i)).error(
-                "duplicate column name", found=col.name, expected="unique names")
+            raise (
+                node.child("columns")
+                .child(str(i))
+                .error("duplicate column name", found=col.name, expected="unique names")
+            )
         seen.add(col.name)
     primary_key = node.get_str_list("primary_key", ())
     for key in primary_key:
         if key not in seen:
             raise node.child("primary_key").error(
-                f"primary key column {key!r} is not a contract column", found=key,
-                expected="one of " + ", ".join(c.name for c in columns))
+                f"primary key column {key!r} is not a contract column",
+                found=key,
+                expected="one of " + ", ".join(c.name for c in columns),
+            )
     contract = Contract(
         columns=columns,
         primary_key=primary_key,
@@ -209,6 +241,8 @@ def parse_contract(node: Node) -> Contract:
     )
     if any(c.pii == "hash" for c in columns) and contract.pii_salt is None:
         raise node.child("pii_salt").error(
-            "columns with pii: hash need a salt", found=None,
-            expected="pii_salt: {secret: {env: NAME}} or {secret: {scope: S, key: K}}")
+            "columns with pii: hash need a salt",
+            found=None,
+            expected="pii_salt: {secret: {env: NAME}} or {secret: {scope: S, key: K}}",
+        )
     return contract

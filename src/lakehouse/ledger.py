@@ -18,15 +18,28 @@ LEDGER_SCHEMA = (
 )
 
 
-def record_run(spark: SparkSession, config: PipelineConfig, ctx: RunContext,
-               summary: RunSummary) -> None:
+def record_run(spark: SparkSession, config: PipelineConfig, ctx: RunContext, summary: RunSummary) -> None:
     """Append the summary's rows to ``<root>/_lakehouse_runs``."""
     finished = datetime.now(timezone.utc).replace(tzinfo=None)
     started = ctx.started_at.astimezone(timezone.utc).replace(tzinfo=None)
     rows = [
-        (ctx.run_id, ctx.pipeline, ctx.env, r.dataset, r.layer, r.status, r.rows_read,
-         r.rows_written, r.rows_quarantined, r.rows_dropped, r.table_version, r.files,
-         r.error, started, finished)
+        (
+            ctx.run_id,
+            ctx.pipeline,
+            ctx.env,
+            r.dataset,
+            r.layer,
+            r.status,
+            r.rows_read,
+            r.rows_written,
+            r.rows_quarantined,
+            r.rows_dropped,
+            r.table_version,
+            r.files,
+            r.error,
+            started,
+            finished,
+        )
         for r in summary.results
     ]
     if not rows:

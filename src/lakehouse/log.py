@@ -77,8 +77,9 @@ def get_logger(name: str | None = None) -> Any:
 @contextmanager
 def run_context(run_id: str, pipeline: str) -> Iterator[None]:
     """Bind run_id and pipeline to every log line inside the block."""
-    tokens = structlog.contextvars.bind_contextvars(run_id=run_id, pipeline=pipeline,
-                                                   dataset=None, layer=None)
+    tokens = structlog.contextvars.bind_contextvars(
+        run_id=run_id, pipeline=pipeline, dataset=None, layer=None
+    )
     try:
         yield
     finally:

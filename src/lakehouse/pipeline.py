@@ -46,8 +46,14 @@ def _failed(dataset: str, layer: str, exc: Exception) -> LayerResult:
     return result
 
 
-def _run_layer(fn: LayerFn, spark: SparkSession, dataset: DatasetConfig, layer: str,
-               config: PipelineConfig, ctx: RunContext) -> LayerResult:
+def _run_layer(
+    fn: LayerFn,
+    spark: SparkSession,
+    dataset: DatasetConfig,
+    layer: str,
+    config: PipelineConfig,
+    ctx: RunContext,
+) -> LayerResult:
     log = get_logger("lakehouse.pipeline")
     with layer_context(dataset.name, layer):
         log.info("layer started")
@@ -56,9 +62,14 @@ def _run_layer(fn: LayerFn, spark: SparkSession, dataset: DatasetConfig, layer: 
         except LakehouseError as exc:
             log.error("layer failed", error=str(exc), error_type=type(exc).__name__)
             return _failed(dataset.name, layer, exc)
-        log.info("layer finished", rows_read=result.rows_read, rows_written=result.rows_written,
-                 rows_quarantined=result.rows_quarantined, rows_dropped=result.rows_dropped,
-                 table_version=result.table_version)
+        log.info(
+            "layer finished",
+            rows_read=result.rows_read,
+            rows_written=result.rows_written,
+            rows_quarantined=result.rows_quarantined,
+            rows_dropped=result.rows_dropped,
+            table_version=result.table_version,
+        )
         return result
 
 
@@ -82,8 +93,7 @@ def run_pipeline(
     summary = RunSummary(run_id=ctx.run_id, pipeline=config.name, env=config.env)
     log = get_logger("lakehouse.pipeline")
     with run_context(ctx.run_id, config.name):
-        log.info("run started", env=config.env, datasets=names, layers=list(layers),
-                 root=config.storage.root)
+        log.info("run started", env=config.env, datasets=names, layers=list(layers), root=config.storage.root)
         ok: dict[str, bool] = {}
         for dataset in selected:
             healthy = True
@@ -91,8 +101,9 @@ def run_pipeline(
                 if layer not in layers or layer not in dataset.layers:
                     continue
                 if not healthy:
-                    summary.results.append(LayerResult(dataset.name, layer, status="skipped",
-                                                       error="an earlier layer failed"))
+                    summary.results.append(
+                        LayerResult(dataset.name, layer, status="skipped", error="an earlier layer failed")
+                    )
                     continue
                 result = _run_layer(_layer_function(layer), spark, dataset, layer, config, ctx)
                 summary.results.append(result)
@@ -112,16 +123,18 @@ def run_pipeline(
     return summary
 
 
-def _run_derived(spark: SparkSession, config: PipelineConfig, ctx: RunContext,
-                 ok: dict[str, bool], selected: list[str]) -> list[LayerResult]:
+def _run_derived(
+    spark: SparkSession, config: PipelineConfig, ctx: RunContext, ok: dict[str, bool], selected: list[str]
+) -> list[LayerResult]:
     from lakehouse.gold import publish_derived
 
     log = get_logger("lakehouse.pipeline")
     out: list[LayerResult] = []
     for spec in config.derived:
         if not all(ok.get(dep, dep not in selected) for dep in spec.inputs):
-            out.append(LayerResult(spec.name, "gold", status="skipped",
-                                   error="an input dataset failed in this run"))
+            out.append(
+                LayerResult(spec.name, "gold", status="skipped", error="an input dataset failed in this run")
+            )
             continue
         with layer_context(spec.name, "gold"):
             try:

@@ -68,7 +68,6 @@ class SecretRef:
         value = environ.get(fallback)
         if not value:
             raise SecretError(
-                f"secret {self.describe()}: not on Databricks and environment variable "
-                f"{fallback} is not set"
+                f"secret {self.describe()}: not on Databricks and environment variable {fallback} is not set"
             )
         return str(value)

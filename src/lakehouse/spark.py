@@ -76,9 +76,7 @@ def get_spark(
     master = settings.master if settings else "local[*]"
     if profile == "test":
         master = "local[2]"
-    builder = SparkSession.builder.master(master).appName(
-        settings.app_name if settings else "lakehouse"
-    )
+    builder = SparkSession.builder.master(master).appName(settings.app_name if settings else "lakehouse")
     conf = {**BASE_CONF, **DELTA_CONF, **(TEST_CONF if profile == "test" else {})}
     conf.update(settings.conf if settings else {})
     conf.update(extra_conf or {})
@@ -93,9 +91,7 @@ def get_spark(
         try:
             from delta import configure_spark_with_delta_pip
         except ImportError as exc:  # pragma: no cover
-            raise LakehouseError(
-                "delta-spark is not installed: install lakehouse[spark]"
-            ) from exc
+            raise LakehouseError("delta-spark is not installed: install lakehouse[spark]") from exc
         builder = configure_spark_with_delta_pip(builder)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")

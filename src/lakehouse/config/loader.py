@@ -63,8 +63,9 @@ def read_yaml(path: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError("must hold a mapping at the top level", file=file, found=type(data).__name__,
-                          expected="a mapping")
+        raise ConfigError(
+            "must hold a mapping at the top level", file=file, found=type(data).__name__, expected="a mapping"
+        )
     return _interpolate(data, file, (), dict(os.environ) if env is None else env)
 
 
@@ -75,8 +76,9 @@ def _record(origins: Origins, value: Any, path: tuple[str, ...], file: str) -> N
             _record(origins, child, (*path, str(key)), file)
 
 
-def deep_merge(base: dict[str, Any], overlay: dict[str, Any], origins: Origins,
-               file: str, path: tuple[str, ...] = ()) -> dict[str, Any]:
+def deep_merge(
+    base: dict[str, Any], overlay: dict[str, Any], origins: Origins, file: str, path: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Merge ``overlay`` into ``base``: mappings merge key by key, anything else replaces."""
     merged = dict(base)
     for key, value in overlay.items():
@@ -116,8 +118,9 @@ def resolve_includes(tree: dict[str, Any], origins: Origins, env: dict[str, str]
         _record(origins, content, path, shown)
 
 
-def assemble(pipeline_file: Path, env_name: str | None, env: dict[str, str] | None = None,
-             envs_dir: Path | None = None) -> tuple[dict[str, Any], Origins]:
+def assemble(
+    pipeline_file: Path, env_name: str | None, env: dict[str, str] | None = None, envs_dir: Path | None = None
+) -> tuple[dict[str, Any], Origins]:
     """Read a pipeline file, its contract includes and the environment overlay into one tree."""
     shown = str(pipeline_file)
     origins = Origins(default=shown)

@@ -114,13 +114,27 @@ class PipelineConfig:
         if name not in self.datasets:
             raise ConfigError(
                 f"pipeline {self.name!r} has no dataset {name!r}",
-                file=self.file, key_path="datasets", found=name,
-                expected="one of " + ", ".join(self.datasets))
+                file=self.file,
+                key_path="datasets",
+                found=name,
+                expected="one of " + ", ".join(self.datasets),
+            )
         return self.datasets[name]
 
 
-_SOURCE_KEYS = frozenset({"format", "path", "options", "schema", "schema_evolution",
-                          "max_files_per_batch", "pattern", "on_bad_file", "on_file_change"})
+_SOURCE_KEYS = frozenset(
+    {
+        "format",
+        "path",
+        "options",
+        "schema",
+        "schema_evolution",
+        "max_files_per_batch",
+        "pattern",
+        "on_bad_file",
+        "on_file_change",
+    }
+)
 
 
 def parse_source(node: Node, landing: str, dataset: str) -> SourceConfig:
@@ -148,13 +162,20 @@ def parse_dataset(name: str, node: Node, storage: StorageConfig) -> DatasetConfi
     source = parse_source(node.child("source"), storage.landing, name)
     contract = parse_contract(node.child("contract")) if node.has("contract") else None
     if source.schema == "contract" and contract is None:
-        raise node.child("source").child("schema").error(
-            "schema: contract needs a contract section", found="contract",
-            expected="a contract, or schema: infer")
+        raise (
+            node.child("source")
+            .child("schema")
+            .error(
+                "schema: contract needs a contract section",
+                found="contract",
+                expected="a contract, or schema: infer",
+            )
+        )
     gold = parse_gold(node.child("gold"), name) if node.has("gold") else None
     if gold is not None and contract is None:
-        raise node.child("gold").error("gold needs a contract (silver feeds gold)", found="gold",
-                                       expected="a contract section")
+        raise node.child("gold").error(
+            "gold needs a contract (silver feeds gold)", found="gold", expected="a contract section"
+        )
     paths = node.child("paths")
     if not paths.missing:
         paths.check_keys(frozenset({"bronze", "silver", "quarantine"}))
@@ -165,16 +186,14 @@ def parse_dataset(name: str, node: Node, storage: StorageConfig) -> DatasetConfi
         gold=gold,
         bronze_path=join_path(storage.root, paths.get_str("bronze", f"bronze/{name}")),
         silver_path=join_path(storage.root, paths.get_str("silver", f"silver/{name}")),
-        quarantine_path=join_path(storage.root, paths.get_str("quarantine",
-                                                               f"silver/{name}_quarantine")),
+        quarantine_path=join_path(storage.root, paths.get_str("quarantine", f"silver/{name}_quarantine")),
     )
 
 
 _TOP_KEYS = frozenset({"pipeline", "description", "storage", "spark", "datasets", "derived"})
 
 
-def build_pipeline(tree: dict[str, object], origins: Origins, env: str | None,
-                   file: str) -> PipelineConfig:
+def build_pipeline(tree: dict[str, object], origins: Origins, env: str | None, file: str) -> PipelineConfig:
     """Turn an assembled tree into a :class:`PipelineConfig`."""
     top = Node(tree, (), origins)
     top.check_keys(_TOP_KEYS)
@@ -203,8 +222,10 @@ def build_pipeline(tree: dict[str, object], origins: Origins, env: str | None,
         for dep in spec.inputs:
             if dep not in datasets:
                 raise top.child("derived").error(
-                    f"derived table {spec.name!r} reads unknown dataset {dep!r}", found=dep,
-                    expected="one of " + ", ".join(datasets))
+                    f"derived table {spec.name!r} reads unknown dataset {dep!r}",
+                    found=dep,
+                    expected="one of " + ", ".join(datasets),
+                )
     return PipelineConfig(
         name=top.get_str("pipeline"),
         env=env,
@@ -216,8 +237,9 @@ def build_pipeline(tree: dict[str, object], origins: Origins, env: str | None,
     )
 
 
-def load_config(path: str | os.PathLike[str], env: str | None = "local",
-                environ: dict[str, str] | None = None) -> PipelineConfig:
+def load_config(
+    path: str | os.PathLike[str], env: str | None = "local", environ: dict[str, str] | None = None
+) -> PipelineConfig:
     """Load a pipeline file, its contracts and the ``env`` overlay into a PipelineConfig.
 
     Raises :class:`ConfigError` naming file, key path, value found and value expected; Spark

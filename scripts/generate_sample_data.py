@@ -195,9 +195,7 @@ def build_usage(rng: random.Random) -> list[LandingFile]:
     )
     extra = d2f1.rows[77]
     extra.fields.append("unexpected")
-    extra.defects.append(
-        Defect("too_many_fields", None, "unexpected", "9 fields where the header has 8")
-    )
+    extra.defects.append(Defect("too_many_fields", None, "unexpected", "9 fields where the header has 8"))
     short = d2f1.rows[150]
     del short.fields[4:]
     short.defects.append(Defect("too_few_fields", None, None, "4 fields where the header has 8"))
@@ -231,9 +229,7 @@ def build_usage(rng: random.Random) -> list[LandingFile]:
             )
         )
     d3f1.rows[12].fields[-1] = "NA"
-    d3f1.rows[12].defects.append(
-        Defect("null_token", "firmware", "NA", "firmware is the null token NA")
-    )
+    d3f1.rows[12].defects.append(Defect("null_token", "firmware", "NA", "firmware is the null token NA"))
     return list(files.values())
 
 
@@ -256,9 +252,7 @@ def build_device_config(rng: random.Random) -> tuple[list[LandingFile], list[dic
     changes = []
     files = []
     for day in DAYS:
-        lf = LandingFile(
-            f"landing/device_config/{day}/config-{day}.json", "device_config", day, None
-        )
+        lf = LandingFile(f"landing/device_config/{day}/config-{day}.json", "device_config", day, None)
         for i, device in enumerate(DEVICES):
             state = base[device]
             if device in upgrades.get(day, ()):

@@ -63,9 +63,7 @@ def _committed_files() -> list[Path]:
 def test_regeneration_is_byte_identical(tmp_path: Path) -> None:
     _load_generator().generate(tmp_path)
     committed = {p.relative_to(SAMPLES): p.read_bytes() for p in _committed_files()}
-    fresh = {
-        p.relative_to(tmp_path): p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()
-    }
+    fresh = {p.relative_to(tmp_path): p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()}
     assert sorted(fresh) == sorted(committed)
     for rel, data in committed.items():
         assert fresh[rel] == data, f"{rel} differs from a fresh generation"

@@ -1,0 +1,53 @@
+"""The lakehouse command without Spark: validate-config, exit codes, one-line causes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lakehouse.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+PIPELINE = str(REPO / "conf/pipelines/devices.yml")
+
+
+def test_validate_config_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate-config", "--config", PIPELINE, "--env", "local", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["pipeline"] == "devices"
+    assert info["datasets"] == {
+        "usage": ["bronze", "silver", "gold"],
+        "device_config": ["bronze", "silver", "gold"],
+    }
+    assert info["derived"] == ["daily_device_usage"]
+
+
+def test_bad_config_exits_2_with_one_line_cause(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "p.yml"
+    bad.write_text("pipeline: p\ndatasets:\n  a:\n    source: {format: xml}\n")
+    assert main(["validate-config", "--config", str(bad), "--env", ""]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("lakehouse: configuration error: ")
+    assert "datasets.a.source.format" in err[0] and "'xml'" in err[0]
+
+
+def test_unknown_dataset_is_a_config_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["run", "--config", PIPELINE, "--env", "local", "--dataset", "nope"])
+    assert code == 2
+    assert "has no dataset 'nope'" in capsys.readouterr().err
+
+
+def test_module_entry_point_runs() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "lakehouse", "validate-config", "--config", PIPELINE],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "usage: bronze -> silver -> gold" in out.stdout

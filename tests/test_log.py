@@ -1,0 +1,34 @@
+"""Every log line of a run carries run_id, pipeline, dataset and layer; secrets are redacted."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lakehouse.log import configure_logging, get_logger, layer_context, run_context
+
+
+def test_json_lines_carry_run_context(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(json=True, force=True)
+    log = get_logger("test")
+    with run_context("r-1", "devices"):
+        log.info("run started")
+        with layer_context("usage", "bronze"):
+            log.info("files listed", new_files=3, pii_salt="do-not-print")
+    lines = [json.loads(line) for line in capsys.readouterr().err.strip().splitlines()]
+    assert [line["event"] for line in lines] == ["run started", "files listed"]
+    assert lines[0]["run_id"] == "r-1" and lines[0]["pipeline"] == "devices"
+    assert lines[0]["dataset"] is None and lines[0]["layer"] is None
+    assert (lines[1]["dataset"], lines[1]["layer"], lines[1]["new_files"]) == ("usage", "bronze", 3)
+    assert lines[1]["pii_salt"] == "***"
+    configure_logging(json=True, force=True)
+
+
+def test_context_is_unbound_after_the_run(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(json=True, force=True)
+    with run_context("r-2", "p"), layer_context("d", "silver"):
+        pass
+    get_logger().info("outside")
+    line = json.loads(capsys.readouterr().err.strip())
+    assert line["run_id"] is None and line["dataset"] is None

@@ -253,10 +253,17 @@ def test_child_running_too_long_raises_a_timeout_naming_it(write_notebook) -> No
     assert "slow.py did not finish within 0.3 seconds" in str(info.value)
 
 
-def test_top_level_timeout(write_notebook) -> None:
-    nb = write_notebook("slow.py", "import time\nfor _ in range(100):\n    time.sleep(0.05)")
+def test_top_level_timeout_stops_the_notebook(write_notebook, tmp_path: Path) -> None:
+    marker = tmp_path / "finished.txt"
+    nb = write_notebook(
+        "slow.py",
+        "import time\nfor _ in range(20):\n    time.sleep(0.05)",
+        f"open({str(marker)!r}, 'w').close()",
+    )
     with pytest.raises(NotebookTimeoutError, match=r"slow\.py"):
         run_notebook(nb, timeout_seconds=0.2)
+    time.sleep(1.5)  # long enough for an unstopped notebook to reach its last cell
+    assert not marker.exists()
     fast = write_notebook("fast.py", "dbutils.notebook.exit('done')")
     assert run_notebook(fast, timeout_seconds=5).exit_value == "done"
 

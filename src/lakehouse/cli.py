@@ -158,6 +158,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lakehouse: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # An unexpected error (a bug, a JVM failure): one readable line first, then the
+        # traceback for whoever debugs it.
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"lakehouse: unexpected {type(exc).__name__}: {first}", file=sys.stderr)
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

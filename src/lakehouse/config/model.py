@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from lakehouse.config.loader import assemble
+from lakehouse.config.loader import assemble, deep_merge
 from lakehouse.config.node import Node, Origins
 from lakehouse.contracts import Contract, parse_contract
 from lakehouse.errors import ConfigError
@@ -238,13 +239,19 @@ def build_pipeline(tree: dict[str, object], origins: Origins, env: str | None, f
 
 
 def load_config(
-    path: str | os.PathLike[str], env: str | None = "local", environ: dict[str, str] | None = None
+    path: str | os.PathLike[str],
+    env: str | None = "local",
+    environ: dict[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> PipelineConfig:
     """Load a pipeline file, its contracts and the ``env`` overlay into a PipelineConfig.
 
-    Raises :class:`ConfigError` naming file, key path, value found and value expected; Spark
-    is never started here.
+    ``overrides`` is merged last, like one more overlay (e.g. ``{"storage": {"root": ...}}``
+    from a notebook widget). Raises :class:`ConfigError` naming file, key path, value found
+    and value expected; Spark is never started here.
     """
     pipeline_file = Path(path)
     tree, origins = assemble(pipeline_file, env, environ)
+    if overrides:
+        tree = deep_merge(tree, overrides, origins, "<overrides>")
     return build_pipeline(tree, origins, env, str(pipeline_file))

@@ -1,0 +1,78 @@
+"""PII protection: ``hash`` (hex SHA-256 of salt + value), ``mask`` (keep the last
+``mask_keep`` characters) and ``drop``, applied before anything is written.
+
+Silver applies it to the typed columns of valid rows, and to the raw values (and the
+``_rescued_data`` JSON) that the quarantine keeps, so no table or log sees a raw value.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F  # noqa: N812
+
+from lakehouse.transforms.conform import RAW, quote
+
+if TYPE_CHECKING:
+    from lakehouse.contracts import ColumnSpec, Contract
+
+
+def protect(value: Column, spec: ColumnSpec, salt: str | None) -> Column:
+    """The protected form of ``value`` (as a string) for ``spec.pii``; NULL stays NULL."""
+    text = value.cast("string")
+    if spec.pii == "hash":
+        if salt is None:
+            raise ValueError(f"column {spec.name!r} is pii: hash but no salt was given")
+        return F.when(text.isNotNull(), F.sha2(F.concat(F.lit(salt), text), 256))
+    if spec.pii == "mask":
+        # Every character followed by at least mask_keep more characters becomes '*'.
+        return F.regexp_replace(text, f"(?s).(?=.{{{spec.mask_keep}}})", "*")
+    if spec.pii == "drop":
+        return F.lit(None).cast("string")
+    return text
+
+
+def _pii_columns(contract: Contract) -> list[ColumnSpec]:
+    return [c for c in contract.columns if c.pii]
+
+
+def protect_map(values: Column, contract: Contract, salt: str | None) -> Column:
+    """Protect the PII entries (by source name, case-insensitive) of a ``map<string,string>``."""
+    specs = _pii_columns(contract)
+    if not specs:
+        return values
+    dropped = [c.source_name.lower() for c in specs if c.pii == "drop"]
+
+    def _protect(key: Column, value: Column) -> Column:
+        out = value
+        for spec in specs:
+            if spec.pii != "drop":
+                matches = F.lower(key) == spec.source_name.lower()
+                out = F.when(matches, protect(value, spec, salt)).otherwise(out)
+        return out
+
+    kept = F.map_filter(values, lambda k, _: ~F.lower(k).isin(*dropped)) if dropped else values
+    return F.transform_values(kept, _protect)
+
+
+def with_protected_raw(df: DataFrame, contract: Contract, salt: str | None) -> DataFrame:
+    """Protect PII inside ``_raw_values`` and ``_rescued_data`` (kept only for quarantine/flag)."""
+    if not _pii_columns(contract):
+        return df
+    rescued = F.from_json(F.col("_rescued_data"), "map<string,string>")
+    safe_rescued = F.when(rescued.isNotNull(), F.to_json(protect_map(rescued, contract, salt)))
+    return df.withColumns({
+        RAW: protect_map(F.col(RAW), contract, salt),
+        "_rescued_data": F.coalesce(safe_rescued, F.col("_rescued_data")),
+    })
+
+
+def silver_column(spec: ColumnSpec, salt: str | None) -> Column | None:
+    """The silver output column of ``spec`` (None when ``pii: drop``)."""
+    value = F.col(quote(spec.name))
+    if spec.pii == "drop":
+        return None
+    if spec.pii in ("hash", "mask"):
+        return protect(value, spec, salt).alias(spec.name)
+    return value.alias(spec.name)

@@ -27,15 +27,17 @@ class Expectation:
     """A named data-quality rule with its action and failure threshold.
 
     ``kind`` is ``row`` for a SQL boolean expression evaluated per row, otherwise one of
-    the aggregate kinds. ``threshold`` is the fraction of rows allowed to fail before the
-    action applies (``fail`` and ``drop``); 0 means any failure counts.
+    the aggregate kinds. ``threshold`` is the fraction of rows allowed to fail: a rule passes
+    when ``rows_failed / rows_checked <= threshold`` (None behaves as 0). A ``fail`` rule that
+    does not pass stops the run; a ``drop`` rule always drops its failing rows and stops the
+    run only when an explicit threshold is exceeded.
     """
 
     name: str
     kind: str
     action: str = "warn"
     rule: str | None = None
-    threshold: float = 0.0
+    threshold: float | None = None
     params: dict[str, Any] = field(default_factory=dict)
 
 
@@ -87,14 +89,48 @@ def parse_expectation(node: Node) -> Expectation:
     if kind != "rule":
         value = node.child(kind).value
         params = dict(value) if isinstance(value, dict) else {"value": value}
+        _check_params(node.child(kind), kind, params)
+    action = node.get_str("action", "warn", choices=ACTIONS)
+    if action == "drop" and kind != "rule":
+        raise node.child("action").error("drop applies to row rules only", found=action,
+                                         expected="warn or fail for an aggregate rule")
     return Expectation(
         name=node.get_str("name"),
         kind="row" if kind == "rule" else kind,
-        action=node.get_str("action", "warn", choices=ACTIONS),
+        action=action,
         rule=node.get_str("rule", None),
-        threshold=node.get_float("threshold", 0.0, minimum=0.0, maximum=1.0),
+        threshold=node.get_float("threshold", None, minimum=0.0, maximum=1.0),
         params=params,
     )
+
+
+# Required / allowed parameters of each aggregate rule written as a mapping.
+_AGG_PARAMS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "row_count": (frozenset(), frozenset({"min", "max"})),
+    "unique": (frozenset({"columns"}), frozenset({"columns"})),
+    "references": (frozenset({"columns"}), frozenset({"columns", "table", "path", "to_columns"})),
+    "freshness": (frozenset({"column", "max_age"}), frozenset({"column", "max_age"})),
+    "null_ratio": (frozenset({"column"}), frozenset({"column", "max"})),
+    "aggregate": (frozenset({"value"}), frozenset({"value"})),
+}
+
+
+def _check_params(node: Node, kind: str, params: dict[str, Any]) -> None:
+    if kind == "unique" and "value" in params:
+        params["columns"] = params.pop("value")
+    if kind in ("unique", "references") and isinstance(params.get("columns"), str):
+        params["columns"] = [params["columns"]]
+    required, allowed = _AGG_PARAMS[kind]
+    if "value" in params and kind != "aggregate":
+        raise node.error(f"{kind} takes a mapping", expected="keys " + ", ".join(sorted(allowed)))
+    unknown = set(params) - allowed
+    missing = required - set(params)
+    if unknown or missing:
+        raise node.error(f"{kind}: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}",
+                         expected="keys " + ", ".join(sorted(allowed)))
+    if kind == "references" and not ({"table", "path"} & set(params)):
+        raise node.error("references needs a table (gold table name) or a path",
+                         expected="table or path")
 
 
 def parse_step(node: Node) -> TransformStep:
@@ -107,12 +143,41 @@ def parse_step(node: Node) -> TransformStep:
     node.check_keys(frozenset(TRANSFORM_KINDS))
     value = mapping[kind]
     params = dict(value) if isinstance(value, dict) else {"value": value}
+    required, allowed = _STEP_PARAMS[kind]
+    unknown, missing = set(params) - allowed, required - set(params)
+    if kind not in ("derive", "rename") and (unknown or missing):
+        raise node.child(kind).error(
+            f"{kind}: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}",
+            expected="keys " + ", ".join(sorted(allowed)))
     return TransformStep(kind=str(kind), params=params)
+
+
+# Required / allowed parameters of each transform step (derive and rename take free mappings;
+# ``value`` is a step written as a scalar or list, e.g. ``filter: "x > 0"``).
+_STEP_PARAMS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "standardize": (frozenset(), frozenset({"columns", "case", "collapse_whitespace",
+                                            "empty_as_null"})),
+    "dedupe": (frozenset({"keys", "order_by"}), frozenset({"keys", "order_by"})),
+    "fill": (frozenset({"values"}), frozenset({"values"})),
+    "replace": (frozenset({"column", "values"}), frozenset({"column", "values"})),
+    "to_utc": (frozenset({"columns", "from_zone"}), frozenset({"columns", "from_zone"})),
+    "select": (frozenset({"value"}), frozenset({"value"})),
+    "filter": (frozenset({"value"}), frozenset({"value"})),
+    "derive": (frozenset(), frozenset()),
+    "rename": (frozenset(), frozenset()),
+}
 
 
 def _names_unique(node: Node, names: list[str]) -> None:
     if len(set(names)) != len(names):
         raise node.error("expectation names must be unique", found=names, expected="unique names")
+
+
+def _needs_partitions(node: Node, mode: str) -> None:
+    if mode == "overwrite_partitions" and not node.get_str_list("partition_by", ()):
+        raise node.child("partition_by").error(
+            "mode overwrite_partitions needs partition_by", found=None,
+            expected="a list of partition columns")
 
 
 def parse_gold(node: Node, dataset: str) -> GoldSpec:
@@ -124,6 +189,7 @@ def parse_gold(node: Node, dataset: str) -> GoldSpec:
     if mode in ("merge", "scd2") and not keys:
         raise node.child("keys").error(f"mode {mode} needs keys", found=None,
                                        expected="a list of key columns")
+    _needs_partitions(node, mode)
     expectations = tuple(parse_expectation(n) for n in node.child("expectations").elements())
     _names_unique(node.child("expectations"), [e.name for e in expectations])
     scd2_node = node.child("scd2")
@@ -153,7 +219,9 @@ def parse_derived(node: Node) -> DerivedSpec:
     if mode in ("merge", "scd2") and not keys:
         raise node.child("keys").error(f"mode {mode} needs keys", found=None,
                                        expected="a list of key columns")
+    _needs_partitions(node, mode)
     expectations = tuple(parse_expectation(n) for n in node.child("expectations").elements())
+    _names_unique(node.child("expectations"), [e.name for e in expectations])
     return DerivedSpec(
         name=node.get_str("name"),
         inputs=node.get_str_list("inputs"),

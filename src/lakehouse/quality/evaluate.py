@@ -1,0 +1,150 @@
+"""Evaluate expectations on a (staged) DataFrame: the actions happen here, at the edge.
+
+Row rules, ``row_count``, ``null_ratio``, ``freshness`` and generic ``aggregate`` rules are
+computed by ONE aggregation job. ``unique`` and ``references`` need a shuffle of their own
+(one job each). Sample keys are fetched only for rules that found failing rows, with a
+``limit`` so the job stops early.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F  # noqa: N812
+from pyspark.sql.utils import AnalysisException
+
+from lakehouse.errors import ConfigError
+from lakehouse.gold.spec import Expectation
+from lakehouse.quality.results import RuleResult
+from lakehouse.quality.rules import parse_age, row_key, rule_ok
+
+SAMPLES = 5
+ONE_PASS_KINDS = ("row", "row_count", "null_ratio", "freshness", "aggregate")
+TableResolver = Callable[[str], str]
+
+
+def _one_pass_column(e: Expectation, i: int) -> Column:
+    alias = f"_q{i}"
+    if e.kind == "row":
+        return F.sum(F.when(rule_ok(e.rule or "true"), 0).otherwise(1)).alias(alias)
+    if e.kind == "null_ratio":
+        return F.sum(F.when(F.col(e.params["column"]).isNull(), 1).otherwise(0)).alias(alias)
+    if e.kind == "freshness":
+        return F.max(F.col(e.params["column"])).alias(alias)
+    if e.kind == "aggregate":
+        return F.coalesce(F.expr(e.params["value"]).cast("boolean"), F.lit(False)).alias(alias)
+    return F.lit(None).alias(alias)  # row_count needs only the total
+
+
+def _ratio(failed: int, checked: int) -> float:
+    return failed / checked if checked else 0.0
+
+
+def _from_one_pass(e: Expectation, value: object, total: int, now: datetime) -> RuleResult:
+    base = {"rule": e.name, "kind": e.kind, "action": e.action, "rows_checked": total}
+    if e.kind in ("row", "null_ratio"):
+        failed = int(value or 0)
+        limit = e.threshold if e.threshold is not None else 0.0
+        if e.kind == "null_ratio":
+            limit = float(e.params.get("max", e.threshold or 0.0))
+        return RuleResult(**base, rows_failed=failed, passed=_ratio(failed, total) <= limit,
+                          threshold=limit, observed=f"{_ratio(failed, total):.6g}")
+    if e.kind == "row_count":
+        low, high = e.params.get("min"), e.params.get("max")
+        ok = (low is None or total >= low) and (high is None or total <= high)
+        return RuleResult(**base, rows_failed=0, passed=ok, observed=str(total))
+    if e.kind == "freshness":
+        oldest_ok = now - parse_age(e.params["max_age"])
+        latest = value if isinstance(value, datetime) else None
+        if latest is not None and latest.tzinfo is None:
+            latest = latest.replace(tzinfo=timezone.utc)
+        ok = latest is not None and latest >= oldest_ok
+        return RuleResult(**base, rows_failed=0, passed=ok,
+                          observed=latest.isoformat() if latest else None)
+    return RuleResult(**base, rows_failed=0, passed=bool(value), observed=str(value))
+
+
+def _samples(df: DataFrame, failing: Column, keys: Sequence[str]) -> list[str]:
+    return [r[0] for r in df.where(failing).select(row_key(keys)).limit(SAMPLES).collect()]
+
+
+def _one_pass(df: DataFrame, rules: list[Expectation], keys: Sequence[str],
+              now: datetime) -> list[RuleResult]:
+    row = df.agg(F.count(F.lit(1)).alias("_n"),
+                 *[_one_pass_column(e, i) for i, e in enumerate(rules)]).collect()[0]
+    total = int(row["_n"])
+    results = []
+    for i, e in enumerate(rules):
+        result = _from_one_pass(e, row[f"_q{i}"], total, now)
+        if result.rows_failed and e.kind == "row":
+            result.sample_keys = _samples(df, ~rule_ok(e.rule or "true"), keys)
+        elif result.rows_failed and e.kind == "null_ratio":
+            result.sample_keys = _samples(df, F.col(e.params["column"]).isNull(), keys)
+        results.append(result)
+    return results
+
+
+def _unique(df: DataFrame, e: Expectation, total: int) -> RuleResult:
+    cols = list(e.params.get("columns") or e.params["value"])
+    dups = df.groupBy(*cols).count().where(F.col("count") > 1)
+    row = dups.agg(F.sum("count").alias("rows"),
+                   F.slice(F.sort_array(F.collect_list(
+                       F.struct((-F.col("count")).alias("n"), row_key(cols).alias("k")))), 1, SAMPLES)
+                   .alias("top")).collect()[0]
+    failed = int(row["rows"] or 0)
+    limit = e.threshold or 0.0
+    return RuleResult(e.name, e.kind, e.action, total, failed, _ratio(failed, total) <= limit, limit,
+                      [f"{t['k']} (x{-t['n']})" for t in row["top"] or []])
+
+
+def _references(spark: SparkSession, df: DataFrame, e: Expectation, total: int, keys: Sequence[str],
+                resolve: TableResolver) -> RuleResult:
+    cols = list(e.params["columns"])
+    to_cols = list(e.params.get("to_columns", cols))
+    path = e.params.get("path") or resolve(str(e.params["table"]))
+    ref = spark.read.format("delta").load(path).select(
+        *[F.col(t).alias(f"_ref{i}") for i, t in enumerate(to_cols)]).distinct()
+    cond = [F.col(c) == F.col(f"_ref{i}") for i, c in enumerate(cols)]
+    orphans = df.join(ref, on=cond, how="left_anti")
+    failed = orphans.count()
+    limit = e.threshold or 0.0
+    samples = _samples(orphans, F.lit(True), keys) if failed else []
+    return RuleResult(e.name, e.kind, e.action, total, failed, _ratio(failed, total) <= limit, limit,
+                      samples)
+
+
+def evaluate(spark: SparkSession, df: DataFrame, expectations: Sequence[Expectation], *,
+             keys: Sequence[str] = (), resolve: TableResolver | None = None,
+             now: datetime | None = None) -> list[RuleResult]:
+    """Evaluate every expectation on ``df`` and return one result per rule, in config order.
+
+    ``keys`` name the columns shown in sample keys; ``resolve`` maps a gold table name to its
+    path for ``references`` rules; ``now`` (UTC) is the reference time of ``freshness`` rules.
+    Drop rules are evaluated like the others; removing their rows is the caller's job.
+    """
+    now = now or datetime.now(timezone.utc)
+    one_pass = [e for e in expectations if e.kind in ONE_PASS_KINDS]
+    try:
+        found = {r.rule: r for r in _one_pass(df, one_pass, keys, now)}
+        total = next(iter(found.values())).rows_checked if found else df.count()
+        for e in expectations:
+            if e.kind == "unique":
+                found[e.name] = _unique(df, e, total)
+            elif e.kind == "references":
+                found[e.name] = _references(spark, df, e, total, keys, resolve or _no_resolver)
+    except AnalysisException as exc:
+        raise ConfigError(f"an expectation cannot be evaluated on columns {df.columns}: "
+                          f"{str(exc).splitlines()[0]}", key_path="expectations") from exc
+    results = [found[e.name] for e in expectations]
+    for e, r in zip(expectations, results, strict=True):
+        # A drop rule stops the run only when it has an explicit threshold it exceeds.
+        r.tripped = not r.passed and (e.action == "fail" or (
+            e.action == "drop" and e.threshold is not None))
+    return results
+
+
+def _no_resolver(name: str) -> str:
+    raise ConfigError(f"references rule names table {name!r} but no table resolver was given",
+                      key_path="expectations")

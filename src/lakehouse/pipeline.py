@@ -131,7 +131,9 @@ def _run_derived(
     log = get_logger("lakehouse.pipeline")
     out: list[LayerResult] = []
     for spec in config.derived:
-        if not all(ok.get(dep, dep not in selected) for dep in spec.inputs):
+        if not all(dep in selected for dep in spec.inputs):
+            continue  # a run of some datasets only leaves derived tables of others alone
+        if not all(ok[dep] for dep in spec.inputs):
             out.append(
                 LayerResult(spec.name, "gold", status="skipped", error="an input dataset failed in this run")
             )

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+# lakehouse.config imports lakehouse.gold.spec, which imports lakehouse.config.node: loading
+# the config package first keeps ``import lakehouse.gold.spec`` free of a circular import.
+import lakehouse.config  # noqa: F401
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 

@@ -6,6 +6,7 @@ duplicates ``dedupe_latest`` dropped) is the caller's job, at the edge.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -59,11 +60,28 @@ def dedupe_latest(df: DataFrame, keys: Sequence[str], order_by: str | Sequence[s
     Ties are broken arbitrarily but deterministically for a given input plan.
     """
     orders = [order_by] if isinstance(order_by, str) else list(order_by)
-    sort_cols = [F.expr(part.strip()) for o in orders for part in _split_order(o)]
+    sort_cols = [sort_column(part) for o in orders for part in _split_order(o)]
     window = Window.partitionBy(*keys).orderBy(*sort_cols)
     return (df.withColumn("_dedupe_rank", F.row_number().over(window))
               .where(F.col("_dedupe_rank") == 1)
               .drop("_dedupe_rank"))
+
+
+_ORDER = re.compile(r"^(?P<expr>.+?)(?:\s+(?P<dir>asc|desc))?(?:\s+nulls\s+(?P<nulls>first|last))?$",
+                    re.IGNORECASE | re.DOTALL)
+
+
+def sort_column(order: str) -> Column:
+    """``"ts desc nulls last"`` -> the sort Column (F.expr alone would read ``desc`` as an alias)."""
+    match = _ORDER.match(order.strip())
+    if match is None:
+        raise ValueError(f"cannot read sort expression {order!r}")
+    col = F.expr(match["expr"])
+    desc = (match["dir"] or "asc").lower() == "desc"
+    nulls = (match["nulls"] or ("last" if desc else "first")).lower()
+    if desc:
+        return col.desc_nulls_first() if nulls == "first" else col.desc_nulls_last()
+    return col.asc_nulls_first() if nulls == "first" else col.asc_nulls_last()
 
 
 def _split_order(order: str) -> list[str]:

@@ -1,0 +1,54 @@
+"""Build the bronze row: data columns, ``_rescued_data`` and the metadata columns."""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F  # noqa: N812
+
+METADATA = ("_source_file", "_file_modified_at", "_ingested_at", "_run_id", "_rescued_data")
+# Internal columns produced by the readers, folded into _rescued_data.
+_INTERNAL = ("_error", "_raw")
+
+
+def _q(name: str) -> Column:
+    return F.col(f"`{name}`")
+
+
+def _undecodable(columns: list[str]) -> Column:
+    # Spark decodes invalid bytes as U+FFFD; a flag is better than silently corrupted text.
+    joined = F.concat_ws("\u0001", *[_q(c) for c in columns])
+    return F.when(joined.contains("\ufffd"), F.lit(
+        "undecodable bytes replaced by U+FFFD (file is not UTF-8; set source.options.encoding)"))
+
+
+def to_bronze(df: DataFrame, *, keep: list[str], rescue: list[str], run_id: str,
+              ingested_at: Column, text: bool) -> DataFrame:
+    """Select ``keep`` columns and the metadata columns; ``rescue`` columns go to JSON.
+
+    ``_rescued_data`` is a JSON object naming the file, holding the values of columns the
+    schema does not take (``rescue``), and the error and raw text of malformed rows; it is
+    null for clean rows. For text formats (``text``: csv, json) columns of ``keep`` that the
+    batch lacks are added as null strings and values are checked for undecodable bytes.
+    """
+    present = set(df.columns)
+    errors = [F.col("_error")]
+    if text:
+        errors.append(_undecodable([c for c in keep if c in present]))
+    error = F.concat_ws("; ", *errors)
+    error = F.when(error != "", error)
+    rescued_values = [_q(c).alias(c) for c in rescue if c in present]
+    dirty = error.isNotNull()
+    for col in rescued_values:
+        dirty = dirty | col.isNotNull()
+    payload = F.to_json(F.struct(F.col("_source_file").alias("_file"), error.alias("_error"),
+                                 F.col("_raw").alias("_raw"), *rescued_values))
+    data = [(_q(c) if c in present else F.lit(None).cast("string")).alias(c)
+            for c in keep if c in present or text]
+    return df.select(
+        *data,
+        F.col("_source_file"),
+        F.col("_file_modified_at"),
+        ingested_at.alias("_ingested_at"),
+        F.lit(run_id).alias("_run_id"),
+        F.when(dirty, payload).alias("_rescued_data"),
+    )

@@ -1,0 +1,190 @@
+"""``ingest``: load the landing files of a dataset not loaded before into its bronze table.
+
+Each run lists the landing folder once, diffs it against the checkpoint's file ledger, and
+writes the new files in batches of at most ``max_files_per_batch``. Per batch: the plan is
+written to the checkpoint, the data is appended to Delta with ``txnAppId``/``txnVersion``
+(a replayed batch that already committed is skipped by Delta), then the batch is committed
+in the ledger. A plan left without a commit by a killed run is replayed first, unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from lakehouse.bronze import writer
+from lakehouse.bronze.checkpoint import Batch, Checkpoint, LedgerState
+from lakehouse.bronze.hadoop import HadoopFs
+from lakehouse.bronze.listing import diff_files, list_landing
+from lakehouse.bronze.readers import inspect_files
+from lakehouse.errors import IngestionError, LakehouseError
+from lakehouse.log import get_logger
+from lakehouse.results import LayerResult, RunContext
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from lakehouse.config.model import DatasetConfig, PipelineConfig
+
+
+@dataclass
+class _Run:
+    """Everything one ingest call needs and accumulates."""
+
+    spark: SparkSession
+    landing: HadoopFs
+    dataset: DatasetConfig
+    ctx: RunContext
+    ckpt: Checkpoint
+    state: LedgerState
+    app_id: str
+    result: LayerResult
+    bad: dict[str, str] = field(default_factory=dict)
+    log: Any = None
+
+
+def ingest(spark: SparkSession, dataset: DatasetConfig, config: PipelineConfig,
+           ctx: RunContext) -> LayerResult:
+    """Load exactly the files of ``dataset.source.path`` not loaded before, then stop.
+
+    Returns rows read/written, the number of new files and the bronze Delta version; details
+    name bad, empty and replaced files and new or rescued columns. Raises
+    :class:`IngestionError` (or :class:`SchemaDriftError`) naming the dataset and file, with
+    ``exc.result`` holding what the batches before the failure did.
+    """
+    source = dataset.source
+    landing = HadoopFs(spark, source.path)
+    if not landing.exists(source.path):
+        raise IngestionError(f"landing path {source.path} does not exist", dataset=dataset.name)
+    location = config.storage.checkpoint("bronze", dataset.name)
+    ckpt = Checkpoint(HadoopFs(spark, location), location)
+    run = _Run(spark, landing, dataset, ctx, ckpt, ckpt.load(), f"lakehouse-bronze-{ckpt.checkpoint_id()}",
+               LayerResult(dataset.name, "bronze", files=0), log=get_logger("lakehouse.bronze"))
+    run.result.details = {"batches": 0, "bad_files": {}, "empty_files": [], "changed_files": [],
+                          "new_columns": [], "rescued_columns": [], "replayed_batch": None}
+    try:
+        for batch in _plan_batches(run):
+            _run_batch(run, batch)
+        _record_bad(run)
+    except LakehouseError as exc:
+        _finish(run)
+        exc.result = run.result  # type: ignore[attr-defined]
+        raise
+    return _finish(run)
+
+
+def _plan_batches(run: _Run) -> list[Batch]:
+    source, state = run.dataset.source, run.state
+    listed = list_landing(run.landing, source.path, source.pattern)
+    pending = state.pending
+    diff = diff_files(listed, state.ingested, {f[0] for f in pending.files} if pending else set())
+    for entry in diff.changed:
+        if source.on_file_change == "fail":
+            raise IngestionError("file was replaced after it was ingested (size or modification "
+                                 "time changed; on_file_change is fail)", dataset=run.dataset.name,
+                                 file=entry.path)
+        run.log.warning("file replaced after ingestion; ingesting it again", file=entry.path,
+                        size=entry.size, mtime=entry.mtime)
+        run.result.details["changed_files"].append(entry.path)
+    todo = sorted(diff.new + diff.changed, key=lambda e: (e.mtime, e.path))
+    run.log.info("landing listed", files=len(listed), new=len(diff.new), changed=len(diff.changed),
+                 already_ingested=diff.known, pending_batch=pending.batch_id if pending else None)
+    batches = [pending] if pending else []
+    size = source.max_files_per_batch
+    for start in range(0, len(todo), size):
+        chunk = todo[start:start + size]
+        batches.append(Batch(state.next_batch + len(batches) - (1 if pending else 0),
+                             [(e.path, e.size, e.mtime) for e in chunk]))
+    if pending:
+        run.result.details["replayed_batch"] = pending.batch_id
+    return batches
+
+
+def _set_bad(run: _Run, batch: Batch, bad: dict[str, str]) -> None:
+    """Take unreadable files out of the batch, or stop when on_bad_file is fail."""
+    if not bad:
+        return
+    path, reason = next(iter(bad.items()))
+    if run.dataset.source.on_bad_file == "fail":
+        raise IngestionError(f"cannot read the file ({reason}; on_bad_file is fail)",
+                             dataset=run.dataset.name, file=path)
+    for path, reason in bad.items():
+        run.log.warning("bad file set aside; it will be tried again next run", file=path, reason=reason)
+    batch.bad.update(bad)
+    batch.files = [f for f in batch.files if f[0] not in batch.bad]
+
+
+def _write(run: _Run, batch: Batch, paths: list[str], headers: dict[str, tuple[str, ...]]) -> writer.Frame:
+    # Built before the plan is written: schema drift in fail mode leaves no plan behind.
+    frame = writer.build_frame(run.spark, run.dataset, paths, headers, run.ctx.run_id)
+    run.ckpt.plan(batch)
+    if frame.df is not None:
+        merge = run.dataset.source.schema_evolution == "addNewColumns" or run.dataset.source.schema == "infer"
+        writer.append(frame.df, run.dataset.bronze_path, run.app_id, batch.batch_id, merge)
+    return frame
+
+
+def _run_batch(run: _Run, batch: Batch) -> None:
+    dataset, log = run.dataset, run.log
+    positional = dataset.contract.source_names if dataset.contract is not None else ()
+    look = inspect_files(run.landing, batch.files, dataset.source, tuple(positional))
+    _set_bad(run, batch, look.bad)
+    before, _ = writer.table_state(run.spark, dataset.bronze_path)
+    paths = [f[0] for f in batch.files if f[0] not in look.empty]
+    try:
+        frame = _write(run, batch, paths, look.headers)
+    except LakehouseError:
+        raise
+    except Exception as exc:  # find out whether unreadable files caused it
+        found = {p: r for p in paths if (r := writer.probe(run.spark, dataset, p, look.headers))}
+        if not found:
+            raise IngestionError(f"batch {batch.batch_id} could not be written: {exc}",
+                                 dataset=dataset.name, file=", ".join(paths[:5])) from exc
+        _set_bad(run, batch, found)
+        paths = [p for p in paths if p not in found]
+        frame = _write(run, batch, paths, look.headers)
+    after, metrics = writer.table_state(run.spark, dataset.bronze_path)
+    rows = 0
+    if frame.df is not None and after is not None and (before is None or after > before):
+        rows = int(metrics.get("numOutputRows", 0))
+    elif frame.df is not None:
+        log.info("batch already in Delta from an interrupted run; not written again", batch_id=batch.batch_id)
+    run.ckpt.commit(batch, run.state, {"table_version": after, "rows": rows, "run_id": run.ctx.run_id})
+    _account(run, batch, look.empty, frame, rows, after)
+    log.info("batch committed", batch_id=batch.batch_id, files=len(batch.files), rows=rows,
+             table_version=after, bad_files=len(batch.bad))
+
+
+def _account(run: _Run, batch: Batch, empty: set[str], frame: writer.Frame, rows: int,
+             version: int | None) -> None:
+    result, details = run.result, run.result.details
+    result.rows_read += rows
+    result.rows_written += rows
+    result.files = (result.files or 0) + len(batch.files)
+    result.table_version = version
+    details["batches"] += 1
+    details["bad_files"].update(batch.bad)
+    details["empty_files"].extend(sorted(empty))
+    for key, cols in (("new_columns", frame.new_columns), ("rescued_columns", frame.rescued_columns)):
+        details[key].extend(c for c in cols if c not in details[key])
+
+
+def _record_bad(run: _Run) -> None:
+    """Keep ``bad_files.json`` in the checkpoint listing the files that are still unreadable."""
+    record = run.ckpt.bad_files()
+    changed = False
+    for path in list(record):
+        if path in run.state.ingested:
+            del record[path]
+            changed = True
+    for path, reason in run.result.details["bad_files"].items():
+        record[path] = {"reason": reason, "run_id": run.ctx.run_id}
+        changed = True
+    if changed:
+        run.ckpt.record_bad_files(record)
+
+
+def _finish(run: _Run) -> LayerResult:
+    if run.result.table_version is None:
+        run.result.table_version, _ = writer.table_state(run.spark, run.dataset.bronze_path)
+    return run.result

@@ -1,0 +1,125 @@
+"""Build a batch's bronze DataFrame and append it to Delta exactly once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F  # noqa: N812
+
+from lakehouse.bronze import readers
+from lakehouse.bronze.rescue import METADATA, to_bronze
+from lakehouse.errors import SchemaDriftError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from lakehouse.config.model import DatasetConfig
+
+
+@dataclass
+class Frame:
+    """A batch read: the bronze DataFrame and what its columns looked like."""
+
+    df: DataFrame | None
+    new_columns: list[str] = field(default_factory=list)
+    rescued_columns: list[str] = field(default_factory=list)
+
+
+def table_columns(spark: SparkSession, path: str) -> list[str] | None:
+    """Data columns of the bronze table, or None when it does not exist yet."""
+    from delta.tables import DeltaTable
+
+    if not DeltaTable.isDeltaTable(spark, path):
+        return None
+    return [c for c in spark.read.format("delta").load(path).columns if c not in METADATA]
+
+
+def table_state(spark: SparkSession, path: str) -> tuple[int | None, dict[str, Any]]:
+    """The latest Delta version of ``path`` and that commit's operation metrics."""
+    from delta.tables import DeltaTable
+
+    if not DeltaTable.isDeltaTable(spark, path):
+        return None, {}
+    row = DeltaTable.forPath(spark, path).history(1).select("version", "operationMetrics").first()
+    return (int(row[0]), dict(row[1] or {})) if row else (None, {})
+
+
+def _known(dataset: DatasetConfig, existing: list[str] | None) -> list[str] | None:
+    names: list[str] = []
+    if dataset.source.schema == "contract" and dataset.contract is not None:
+        names.extend(dataset.contract.source_names)
+    if existing is not None:
+        names.extend(existing)
+    if existing is None and not names:
+        return None  # schema: infer and no table yet: whatever the files bring is the schema
+    return list(dict.fromkeys(names))
+
+
+def _raw_frame(spark: SparkSession, paths: list[str], headers: dict[str, tuple[str, ...]],
+               dataset: DatasetConfig, known: list[str]) -> tuple[DataFrame, list[str]]:
+    source = dataset.source
+    if source.format == "csv":
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for path in paths:
+            groups.setdefault(headers[path], []).append(path)
+        found = list(dict.fromkeys(c for h in groups for c in h))
+        return readers.read_csv(spark, groups, source), found
+    if source.format == "json":
+        return readers.read_json(spark, paths, source, known)
+    df = readers.read_typed(spark, paths, source)
+    return df, [c for c in df.columns if c not in ("_source_file", "_file_modified_at", "_error", "_raw")]
+
+
+def _file_with(df: DataFrame, column: str, headers: dict[str, tuple[str, ...]]) -> str:
+    for path, header in headers.items():
+        if column in header:
+            return path
+    row = df.where(F.col(f"`{column}`").isNotNull()).select("_source_file").first()
+    return str(row[0]) if row else "?"
+
+
+def build_frame(spark: SparkSession, dataset: DatasetConfig, paths: list[str],
+                headers: dict[str, tuple[str, ...]], run_id: str) -> Frame:
+    """Read ``paths`` and shape them as bronze rows, applying the schema-evolution mode.
+
+    Raises :class:`SchemaDriftError` (naming a file and the new columns) in
+    ``failOnNewColumns`` mode; ``rescue`` and ``none`` move unknown columns into
+    ``_rescued_data`` (``none`` never drops values silently either).
+    """
+    if not paths:
+        return Frame(None)
+    source = dataset.source
+    known = _known(dataset, table_columns(spark, dataset.bronze_path))
+    raw, found = _raw_frame(spark, paths, headers, dataset, known or [])
+    new = [c for c in found if known is not None and c not in known]
+    if new and source.schema_evolution == "failOnNewColumns":
+        raise SchemaDriftError(dataset=dataset.name, file=_file_with(raw, new[0], headers), new_columns=new)
+    evolve = source.schema_evolution == "addNewColumns" or known is None
+    keep = list(dict.fromkeys([*(known or []), *(new if evolve else []), *(found if known is None else [])]))
+    frame = to_bronze(raw, keep=keep, rescue=[] if evolve else new, run_id=run_id,
+                      ingested_at=F.current_timestamp(), text=source.format in ("csv", "json"))
+    return Frame(frame, new_columns=new if evolve else [], rescued_columns=[] if evolve else new)
+
+
+def append(df: DataFrame, path: str, app_id: str, batch_id: int, merge_schema: bool) -> None:
+    """Append with Delta's idempotent-writer options: a replayed batch id is skipped."""
+    (df.write.format("delta").mode("append")
+     .option("txnAppId", app_id).option("txnVersion", str(batch_id))
+     .option("mergeSchema", str(merge_schema).lower())
+     .save(path))
+
+
+def probe(spark: SparkSession, dataset: DatasetConfig, path: str,
+          headers: dict[str, tuple[str, ...]]) -> str | None:
+    """Read one file completely (no output); the reason it cannot be read, or None.
+
+    Used only after a batch failed, to tell which files are unreadable.
+    """
+    try:
+        raw, _ = _raw_frame(spark, [path], headers, dataset, [])
+        raw.write.format("noop").mode("overwrite").save()
+    except Exception as exc:  # any failure to read is the answer
+        return f"unreadable: {readers.first_line(exc)}"
+    return None

@@ -1,0 +1,92 @@
+"""Bronze ingestion: exactly the new files, once; batches; metadata; the shipped sample."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from chispa import assert_df_equality
+
+from lakehouse.bronze.hadoop import FileEntry
+from lakehouse.bronze.listing import diff_files
+from test_bronze_support import DATASET, bronze, land, make_config, rescued, run, version
+
+DATA_COLUMNS = ["a", "b", "_source_file", "_run_id", "_rescued_data"]
+
+
+def test_diff_splits_new_changed_and_known_without_spark() -> None:
+    listed = [FileEntry("file:/l/x", False, 10, 5), FileEntry("file:/l/y", False, 11, 6),
+              FileEntry("file:/l/z", False, 12, 7), FileEntry("file:/l/p", False, 1, 1)]
+    diff = diff_files(listed, {"file:/l/x": (10, 5), "file:/l/y": (99, 6)}, {"file:/l/p"})
+    assert [e.path for e in diff.new] == ["file:/l/z"]
+    assert [e.path for e in diff.changed] == ["file:/l/y"]
+    assert diff.known == 1
+
+
+def test_two_new_files_add_exactly_their_rows_and_rerun_adds_nothing(spark, tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    f1 = land(config, "d1/one.csv", "a,b\n1,x\n2,y\n")
+    first = run(spark, config)
+    assert (first.files, first.rows_read, first.rows_written, first.table_version) == (1, 2, 2, 0)
+
+    f2 = land(config, "d2/two.csv.gz", "a,b\n3,z\n", gz=True)
+    f3 = land(config, "d2/three.csv", "a,b\n4,\n5,w\n")
+    land(config, "d2/_SUCCESS", "")
+    land(config, "d2/.hidden.csv", "a,b\n9,9\n")
+    second = run(spark, config, run_id="run-2")
+    assert (second.files, second.rows_written, second.table_version) == (2, 3, 1)
+
+    expected = spark.createDataFrame(
+        [("1", "x", f1, "run-1", None), ("2", "y", f1, "run-1", None), ("3", "z", f2, "run-2", None),
+         ("4", None, f3, "run-2", None), ("5", "w", f3, "run-2", None)],
+        "a string, b string, _source_file string, _run_id string, _rescued_data string")
+    assert_df_equality(bronze(spark, config).select(*DATA_COLUMNS), expected, ignore_row_order=True,
+                       ignore_nullable=True)
+
+    third = run(spark, config, run_id="run-3")
+    assert (third.files, third.rows_written, third.table_version) == (0, 0, 1)
+    assert version(spark, config) == 1
+    assert bronze(spark, config).count() == 5
+
+
+def test_metadata_columns_have_their_types(spark, tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    land(config, "one.csv", "a,b\n1,x\n")
+    run(spark, config)
+    types = dict(bronze(spark, config).dtypes)
+    assert types == {"a": "string", "b": "string", "_source_file": "string",
+                     "_file_modified_at": "timestamp", "_ingested_at": "timestamp",
+                     "_run_id": "string", "_rescued_data": "string"}
+    mtime = Path(config.dataset(DATASET).source.path, "one.csv").stat().st_mtime
+    row = bronze(spark, config).first()
+    assert abs(row["_file_modified_at"].timestamp() - mtime) < 0.01
+
+
+def test_max_files_per_batch_writes_one_delta_version_per_batch(spark, tmp_path: Path) -> None:
+    config = make_config(tmp_path, max_files_per_batch=1)
+    for i in range(3):
+        land(config, f"f{i}.csv", f"a,b\n{i},x\n")
+    result = run(spark, config)
+    summary = (result.details["batches"], result.files, result.rows_written, result.table_version)
+    assert summary == (3, 3, 3, 2)
+    from delta.tables import DeltaTable
+
+    history = DeltaTable.forPath(spark, config.dataset(DATASET).bronze_path).history()
+    assert sorted(r[0] for r in history.select("version").collect()) == [0, 1, 2]
+
+
+def test_sample_usage_lands_exactly_the_manifest_rows(spark, tmp_path: Path, repo_root: Path) -> None:
+    manifest = json.loads((repo_root / "samples/MANIFEST.json").read_text())
+    expected_rows = sum(f["data_rows"] for f in manifest["files"] if f["dataset"] == "usage")
+    shutil.copytree(repo_root / "samples/landing/usage", tmp_path / "landing" / "usage")
+    config = make_config(tmp_path, path="usage", max_files_per_batch=4,
+                         contract=["device_id", "event_ts", "app", "cpu_pct", "mem_mb", "battery_pct",
+                                   "network", "owner_email", "firmware"])
+    result = run(spark, config)
+    assert result.rows_written == expected_rows
+    assert bronze(spark, config).count() == expected_rows
+    assert not any("\ufeff" in c for c in bronze(spark, config).columns)
+    errors = sorted(r["_error"] for r in rescued(spark, config))
+    assert errors == ["row has 4 fields, header has 8", "row has 9 fields, header has 8"]
+    assert run(spark, config).rows_written == 0

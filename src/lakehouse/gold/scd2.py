@@ -54,8 +54,8 @@ def scd2_changes(source: DataFrame, current: DataFrame | None, keys: Sequence[st
         src = src.withColumns({_CUR_FROM: F.lit(None).cast("timestamp"),
                                _CUR_HASH: F.lit(None).cast("string")})
     by_key = Window.partitionBy(*keys).orderBy("valid_from")
-    previous = F.coalesce(F.lag(_HASH).over(by_key), F.col(_CUR_HASH))
-    changed = src.where(previous.isNull() | (F.col(_HASH) != previous))
+    src = src.withColumn("_lh_prev", F.coalesce(F.lag(_HASH).over(by_key), F.col(_CUR_HASH)))
+    changed = src.where(F.col("_lh_prev").isNull() | (F.col(_HASH) != F.col("_lh_prev")))
     return (changed.withColumn("valid_to", F.lead("valid_from").over(by_key))
                    .withColumn("is_current", F.col("valid_to").isNull())
                    .select(*source.columns, *SCD2_COLUMNS))

@@ -15,7 +15,7 @@ from lakehouse.contracts import ColumnSpec
 from lakehouse.errors import SecretError
 from lakehouse.results import RunContext
 from lakehouse.silver import process
-from lakehouse.silver.pii import protect
+from lakehouse.silver.pii import REDACTED, protect
 
 SALT = "pepper-42"
 T0 = dt.datetime(2026, 11, 1)
@@ -49,7 +49,7 @@ def _land(spark, config):
         ("dev-0000X", "b@x.com", "0611112222", "444-55-6666", "f", T0, None),            # bad id
         ("dev-00002", "very.long@example.com", "0699998888", "777-88-9999", "f", T0, None),  # too long
         ("dev-00003", "c@x.com", "0600000000", "000-11-2222", "f", T0,
-         '{"email":"d@x.com","ssn":"999-00-1111"}'),                                   # rescued
+         '{"_file":"f","_raw":"dev-9,e@x.com","email":"d@x.com","ssn":"999-00-1111"}'),  # rescued
     ]
     spark.createDataFrame(rows, BRONZE).write.format("delta").save(config.dataset("people").bronze_path)
 
@@ -69,13 +69,14 @@ def test_pii_is_protected_everywhere(spark, tmp_path, monkeypatch):
 
     quarantine = spark.read.format("delta").load(ds.quarantine_path)
     text = " ".join(r[0] for r in quarantine.select(F.to_json(F.struct("*"))).collect())
-    for raw in ("b@x.com", "very.long@example.com", "c@x.com", "d@x.com", "0611112222",
+    for raw in ("e@x.com", "b@x.com", "very.long@example.com", "c@x.com", "d@x.com", "0611112222",
                 "444-55-6666", "777-88-9999", "999-00-1111", SALT):
         assert raw not in text
     assert sha("very.long@example.com") in text and "******2222" in text
     reasons = {(x.column, x.rule): x.value for r in quarantine.collect() for x in r["_reasons"]}
     assert reasons[("email", "max_length")] == sha("very.long@example.com")
-    assert reasons[("_rescued_data", "rescued_data")] == f'{{"email":"{sha("d@x.com")}"}}'
+    assert reasons[("_rescued_data", "rescued_data")] == (
+        f'{{"_file":"f","_raw":"{REDACTED}","email":"{sha("d@x.com")}"}}')
 
 
 def test_missing_salt_fails_before_anything_is_written(spark, tmp_path, monkeypatch):

@@ -56,15 +56,33 @@ def protect_map(values: Column, contract: Contract, salt: str | None) -> Column:
     return F.transform_values(kept, _protect)
 
 
+REDACTED = "***redacted: may hold PII***"
+_RESCUE_KEEP = ("_file", "_error")
+
+
+def protect_rescued(values: Column, contract: Contract, salt: str | None) -> Column:
+    """Protect a parsed ``_rescued_data`` map: PII keys as in :func:`protect_map`, and every
+    key that is not a known non-PII contract column (e.g. the raw text of a malformed row,
+    or an unknown column) redacted, since it may hold a PII value nobody declared."""
+    safe = [c.source_name.lower() for c in contract.columns if not c.pii]
+    safe += [k.lower() for k in _RESCUE_KEEP]
+    pii = [c.source_name.lower() for c in contract.columns if c.pii]
+    protected = protect_map(values, contract, salt)
+    return F.transform_values(protected, lambda k, v: F.when(
+        F.lower(k).isin(*safe) | F.lower(k).isin(*pii) | v.isNull(), v).otherwise(F.lit(REDACTED)))
+
+
 def with_protected_raw(df: DataFrame, contract: Contract, salt: str | None) -> DataFrame:
     """Protect PII inside ``_raw_values`` and ``_rescued_data`` (kept only for quarantine/flag)."""
     if not _pii_columns(contract):
         return df
     rescued = F.from_json(F.col("_rescued_data"), "map<string,string>")
-    safe_rescued = F.when(rescued.isNotNull(), F.to_json(protect_map(rescued, contract, salt)))
+    safe_rescued = F.when(rescued.isNotNull(), F.to_json(protect_rescued(rescued, contract, salt)))
     return df.withColumns({
         RAW: protect_map(F.col(RAW), contract, salt),
-        "_rescued_data": F.coalesce(safe_rescued, F.col("_rescued_data")),
+        # Text that is not a JSON object cannot be inspected: redact it rather than leak it.
+        "_rescued_data": F.when(F.col("_rescued_data").isNotNull(),
+                                F.coalesce(safe_rescued, F.lit(REDACTED))),
     })
 
 

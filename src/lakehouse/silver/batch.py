@@ -38,7 +38,8 @@ class Totals:
     reasons: dict[tuple[str, str], int] = field(default_factory=dict)
     error: ContractError | None = None
 
-    def top_reasons(self, n: int = 3) -> list[dict[str, object]]:
+    def top_reasons(self, n: int | None = 3) -> list[dict[str, object]]:
+        """Reason counts by rule and column, most frequent first (all when ``n`` is None)."""
         ranked = sorted(self.reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
         return [{"rule": r, "column": c, "count": k} for (r, c), k in ranked]
 

@@ -97,8 +97,8 @@ def _result(dataset: DatasetConfig, totals: Totals, version: int | None,
         status="failed" if totals.error else "succeeded",
         rows_read=totals.read, rows_written=totals.written, rows_quarantined=totals.quarantined,
         table_version=version,
-        details={"top_reasons": totals.top_reasons(), "drift": found, "batches": totals.batches,
-                 "rows_held_back": totals.held_back})
+        details={"top_reasons": totals.top_reasons(), "reasons": totals.top_reasons(None),
+                 "drift": found, "batches": totals.batches, "rows_held_back": totals.held_back})
 
 
 def process(spark: SparkSession, dataset: DatasetConfig, config: PipelineConfig,

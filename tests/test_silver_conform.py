@@ -87,6 +87,13 @@ def test_timestamp_with_format(spark, ansi):
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
 
 
+def test_timestamp_format_with_quoted_literal(spark, ansi):
+    spec = ColumnSpec("t", "timestamp", format="yyyy-MM-dd'T'HH:mm")
+    actual = _cast(spark, spec, ["2026-11-01T10:20", "2026-11-01 10:20"])
+    expected = _expect(spark, "timestamp", [(dt.datetime(2026, 11, 1, 10, 20), False), (None, True)])
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
 def test_timestamp_read_in_column_or_contract_timezone(spark, ansi):
     # The session is UTC: 10:00 in Paris (UTC+1 in November) is 09:00 UTC.
     paris = ColumnSpec("t", "timestamp", format="dd/MM/yyyy HH:mm", timezone="Europe/Paris")

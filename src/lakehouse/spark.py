@@ -71,6 +71,8 @@ def get_spark(
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    if os.environ.get("PYSPARK_GATEWAY_PORT"):
+        return _submitted_session(SparkSession, settings, extra_conf)
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     master = settings.master if settings else "local[*]"
@@ -95,4 +97,28 @@ def get_spark(
         builder = configure_spark_with_delta_pip(builder)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def _submitted_session(
+    session_cls: type[SparkSession], settings: SparkSettings | None, extra_conf: dict[str, str] | None
+) -> SparkSession:
+    """The session of a spark-submit / pyspark launch: its master and jars are the launcher's.
+
+    Only the pipeline's own Spark settings are added; Delta must come with the submit
+    (``--packages`` and the two Delta confs), which is checked here so a missing piece is a
+    clear error instead of a failure deep inside the first Delta write.
+    """
+    builder = session_cls.builder
+    for key, value in {**(settings.conf if settings else {}), **(extra_conf or {})}.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    extensions = session.conf.get("spark.sql.extensions", "") or ""
+    if "DeltaSparkSessionExtension" not in extensions:
+        raise LakehouseError(
+            "this Spark application was started without Delta Lake: pass "
+            "--packages io.delta:delta-spark_<spark>_2.13:<version> --conf "
+            f"spark.sql.extensions={DELTA_CONF['spark.sql.extensions']} --conf "
+            f"spark.sql.catalog.spark_catalog={DELTA_CONF['spark.sql.catalog.spark_catalog']}"
+        )
     return session

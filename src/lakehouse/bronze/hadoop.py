@@ -6,6 +6,7 @@ Bronze lists landing folders and keeps its checkpoint through Hadoop rather than
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -39,11 +40,15 @@ class HadoopFs:
 
     def __init__(self, spark: SparkSession, root: str) -> None:
         self._jvm: Any = spark._jvm  # type: ignore[attr-defined]
+        # Every attribute step of a py4j JVM view is a round trip: resolve classes once.
+        self._path_class = self._jvm.org.apache.hadoop.fs.Path
+        self._predef = self._jvm.scala.Predef
         self._conf = spark._jsc.hadoopConfiguration()  # type: ignore[attr-defined]
         self._fs = self._path(root).getFileSystem(self._conf)
+        self._local = str(self._fs.getScheme()) == "file"
 
     def _path(self, path: str) -> Any:
-        return self._jvm.org.apache.hadoop.fs.Path(path)
+        return self._path_class(path)
 
     def qualify(self, path: str) -> str:
         """The fully qualified URI of ``path`` (e.g. ``file:/data/x``), as Spark reports it."""
@@ -57,16 +62,30 @@ class HadoopFs:
 
         Iterating a Java array or RemoteIterator over py4j costs a round trip per attribute
         (~4 ms per file measured), so the whole listing is rendered to one string in the JVM
-        and parsed here: listing 20,000 files stays well under a second.
+        and parsed here. Local folders are read with ``os.scandir`` instead: rendering
+        Hadoop's local FileStatus loads owner and permissions with one system call per file.
         """
+        if self._local:
+            return self._scan(path)
         statuses = self._fs.listStatus(self._path(path))
-        text = self._jvm.scala.Predef.genericWrapArray(statuses).mkString("\n")
+        text = self._predef.genericWrapArray(statuses).mkString("\n")
         out = []
         for line in str(text).splitlines():
             match = _STATUS.search(line)
             if match:
                 out.append(FileEntry(match["path"], match["dir"] == "true",
                                      int(match["len"] or 0), int(match["mtime"])))
+        return out
+
+    def _scan(self, path: str) -> list[FileEntry]:
+        folder = self.qualify(path)
+        base = folder[len("file:"):]
+        out = []
+        with os.scandir(base) as entries:
+            for entry in entries:
+                info = entry.stat()
+                out.append(FileEntry(f"{folder.rstrip('/')}/{entry.name}", entry.is_dir(),
+                                     0 if entry.is_dir() else info.st_size, info.st_mtime_ns // 1_000_000))
         return out
 
     def read_text(self, path: str) -> str:

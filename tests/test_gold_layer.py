@@ -119,3 +119,13 @@ def test_derived_daily_usage_joins_the_configuration_valid_at_the_time(spark, co
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
     publish_derived(spark, spec, config, CTX)  # recomputed partitions replace, never duplicate
     assert _gold(spark, config, "daily_device_usage").count() == 3
+
+
+def test_spark_errors_in_derived_sql_become_publish_errors(spark, config):
+    from lakehouse.errors import PublishError
+    from lakehouse.gold.spec import DerivedSpec
+
+    spec = DerivedSpec(name="broken", inputs=(), sql="SELECT no_such_column", mode="append")
+    with pytest.raises(PublishError, match="gold broken: AnalysisException") as info:
+        publish_derived(spark, spec, config, CTX)
+    assert (info.value.result.status, info.value.result.table_version) == ("failed", None)

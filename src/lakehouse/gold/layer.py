@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from pyspark.errors import StreamingQueryException
 from pyspark.sql import DataFrame, SparkSession
 
-from lakehouse.errors import PublishError, QualityError
+from lakehouse.errors import LakehouseError, PublishError
 from lakehouse.gold.spec import DerivedSpec, GoldSpec
 from lakehouse.gold.wap import BatchOutcome, Target, publish_batch
 from lakehouse.gold.writers import table_exists, table_version
@@ -53,9 +53,20 @@ def _add(result: LayerResult, outcome: BatchOutcome) -> None:
 
 def _finish(spark: SparkSession, result: LayerResult, path: str) -> LayerResult:
     result.table_version = table_version(spark, path)
+    result.details.setdefault("target", path)
     rules = result.details.get("rules", {})
     result.details["rules"] = {name: r.to_dict() for name, r in rules.items()}
     return result
+
+
+def _as_lakehouse_error(exc: Exception, name: str) -> LakehouseError:
+    """Library errors pass through; Spark/SQL errors (a bad rule or step) become PublishError."""
+    if isinstance(exc, LakehouseError):
+        return exc
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    error = PublishError(f"gold {name}: {type(exc).__name__}: {first}")
+    error.__cause__ = exc
+    return error
 
 
 def _failed_result(spark: SparkSession, result: LayerResult, path: str,
@@ -88,8 +99,8 @@ def publish(spark: SparkSession, dataset: DatasetConfig, config: PipelineConfig,
     def on_batch(batch: DataFrame, batch_id: int) -> None:
         try:
             _add(result, publish_batch(spark, batch, spec, target, ctx, batch_id))
-        except Exception as exc:  # kept to re-raise as itself once the stream stopped
-            errors.append(exc)
+        except Exception as exc:  # kept to re-raise once the stream stopped
+            errors.append(_as_lakehouse_error(exc, dataset.name))
             raise
 
     query = (spark.readStream.format("delta").load(dataset.silver_path)
@@ -132,7 +143,10 @@ def publish_derived(spark: SparkSession, spec: DerivedSpec, config: PipelineConf
     result = LayerResult(spec.name, "gold")
     try:
         _add(result, publish_batch(spark, spark.sql(spec.sql), gold, target, ctx))
-    except (QualityError, PublishError) as exc:
-        exc.result = _failed_result(spark, result, target.path, exc)  # type: ignore[attr-defined]
-        raise
+    except Exception as exc:
+        error = _as_lakehouse_error(exc, spec.name)
+        error.result = _failed_result(spark, result, target.path, error)  # type: ignore[attr-defined]
+        if error is exc:
+            raise
+        raise error from exc
     return _finish(spark, result, target.path)

@@ -39,6 +39,7 @@ class RuleResult:
     tripped: bool = False  # this rule stops the run (set by ``evaluate``)
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the run summary's ``details.rules`` entries)."""
         return asdict(self)
 
 

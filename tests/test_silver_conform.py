@@ -104,6 +104,17 @@ def test_timestamp_read_in_column_or_contract_timezone(spark, ansi):
     assert_df_equality(actual, expected, ignore_nullable=True)
 
 
+def test_timestamp_instant_does_not_depend_on_session_timezone(spark):
+    before = spark.conf.get("spark.sql.session.timeZone")
+    spark.conf.set("spark.sql.session.timeZone", "America/New_York")
+    try:
+        paris = ColumnSpec("t", "timestamp", format="yyyy-MM-dd HH:mm", timezone="Europe/Paris")
+        epoch = _cast(spark, paris, ["2026-11-01 10:00"]).select(F.unix_timestamp("v")).first()[0]
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", before)
+    assert epoch == int(dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.timezone.utc).timestamp())
+
+
 def test_timestamp_without_format_uses_iso(spark, ansi):
     actual = _cast(spark, ColumnSpec("t", "timestamp"), ["2026-11-01 10:00:00", "2026-11-01", "nope"])
     expected = _expect(spark, "timestamp", [(dt.datetime(2026, 11, 1, 10), False),

@@ -8,6 +8,7 @@ changes no table.
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING
 
 from lakehouse.errors import ContractError
@@ -44,7 +45,9 @@ def _version(spark: SparkSession, path: str) -> int | None:
 
 
 def _query_name(dataset: DatasetConfig) -> str:
-    return f"lakehouse_silver_{dataset.name}"
+    # Unique per table, so two pipelines with a dataset of the same name can share a session.
+    digest = hashlib.sha1(dataset.silver_path.encode()).hexdigest()[:8]
+    return f"lakehouse_silver_{dataset.name}_{digest}"
 
 
 def _app_id(spark: SparkSession, dataset: DatasetConfig) -> str:

@@ -118,6 +118,7 @@ def test_rerun_changes_nothing_and_new_rows_are_processed_alone(spark, tmp_path)
     versions = (version(spark, ds.silver_path), version(spark, ds.quarantine_path))
     again = run(spark, config, "silver-2")
     assert (again.rows_read, again.rows_written, again.rows_quarantined) == (0, 0, 0)
+    assert again.details["batches"] == 0
     assert (version(spark, ds.silver_path), version(spark, ds.quarantine_path)) == versions
     assert spark.read.format("delta").load(ds.silver_path).count() == 3
     land(spark, config, [("dev-00009", "2026-11-02 10:00:00", "5", "5g"), BAD[0]], source_file="f2.csv")
@@ -157,6 +158,7 @@ def test_threshold_writes_quarantine_not_silver_and_retry_does_not_duplicate(spa
     relaxed = make_config(tmp_path, max_rate=0.9)
     done = run(spark, relaxed, "silver-4")
     assert (done.rows_read, done.rows_written, done.rows_quarantined) == (4, 1, 3)
+    assert done.details["skipped_writes"] == 1  # the quarantine append was already applied
     assert quarantine().count() == 3
     assert spark.read.format("delta").load(ds.silver_path).count() == 4
 

@@ -34,6 +34,7 @@ class Totals:
     written: int = 0
     quarantined: int = 0
     held_back: int = 0
+    skipped_writes: int = 0
     batches: int = 0
     reasons: dict[tuple[str, str], int] = field(default_factory=dict)
     error: ContractError | None = None
@@ -64,10 +65,13 @@ def checked_rows(bronze: DataFrame, plan: BatchPlan) -> DataFrame:
                   .transform(with_duplicate_keys, contract))
 
 
-def _append(df: DataFrame, path: str, plan: BatchPlan, batch_id: int) -> None:
+def _append(spark: SparkSession, df: DataFrame, path: str, plan: BatchPlan, batch_id: int) -> bool:
+    """Append idempotently; False when Delta skipped it (this batch reached the table before)."""
+    before = table_version(spark, path)
     (df.write.format("delta").mode("append")
        .option("txnAppId", plan.app_id).option("txnVersion", batch_id)
        .save(path))
+    return table_version(spark, path) != before
 
 
 def _count(checked: DataFrame) -> tuple[int, int, dict[tuple[str, str], int]]:
@@ -105,24 +109,28 @@ def run_batch(spark: SparkSession, bronze: DataFrame, batch_id: int, plan: Batch
         for key, n in reasons.items():
             totals.reasons[key] = totals.reasons.get(key, 0) + n
         if bad:
-            _append(to_quarantine(checked.filter(F.size(REASONS) > 0), plan.run_id),
-                    plan.dataset.quarantine_path, plan, batch_id)
+            rejected = to_quarantine(checked.filter(F.size(REASONS) > 0), plan.run_id)
+            if not _append(spark, rejected, plan.dataset.quarantine_path, plan, batch_id):
+                totals.skipped_writes += 1
             totals.quarantined += bad
         limit = contract.max_quarantine_rate
         if limit is not None and read and bad / read > limit:
             totals.held_back += good
             totals.error = _too_many(plan, totals, read, bad, Totals(reasons=reasons))
             raise totals.error
-        if good or not _is_delta(spark, plan.dataset.silver_path):
-            valid = checked.filter(F.size(REASONS) == 0)
-            _append(to_silver(valid, contract, plan.run_id, plan.salt),
-                    plan.dataset.silver_path, plan, batch_id)
+        if good or table_version(spark, plan.dataset.silver_path) is None:
+            valid = to_silver(checked.filter(F.size(REASONS) == 0), contract, plan.run_id, plan.salt)
+            if not _append(spark, valid, plan.dataset.silver_path, plan, batch_id):
+                totals.skipped_writes += 1
         totals.written += good
     finally:
         checked.unpersist()
 
 
-def _is_delta(spark: SparkSession, path: str) -> bool:
+def table_version(spark: SparkSession, path: str) -> int | None:
+    """Latest version of the Delta table at ``path``, None when there is none yet."""
     from delta.tables import DeltaTable
 
-    return bool(DeltaTable.isDeltaTable(spark, path))
+    if not DeltaTable.isDeltaTable(spark, path):
+        return None
+    return int(DeltaTable.forPath(spark, path).history(1).collect()[0]["version"])

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from lakehouse.errors import ContractError
 from lakehouse.log import get_logger
 from lakehouse.results import LayerResult, RunContext
-from lakehouse.silver.batch import BatchPlan, Totals, run_batch
+from lakehouse.silver.batch import BatchPlan, Totals, run_batch, table_version
 from lakehouse.transforms.conform import drift
 
 if TYPE_CHECKING:
@@ -34,14 +34,6 @@ def _salt(contract: Contract) -> str | None:
     if contract.pii_salt is None:
         raise ContractError("a column has pii: hash but the contract has no pii_salt")
     return contract.pii_salt.resolve()
-
-
-def _version(spark: SparkSession, path: str) -> int | None:
-    from delta.tables import DeltaTable
-
-    if not DeltaTable.isDeltaTable(spark, path):
-        return None
-    return int(DeltaTable.forPath(spark, path).history(1).collect()[0]["version"])
 
 
 def _query_name(dataset: DatasetConfig) -> str:
@@ -101,7 +93,8 @@ def _result(dataset: DatasetConfig, totals: Totals, version: int | None,
         rows_read=totals.read, rows_written=totals.written, rows_quarantined=totals.quarantined,
         table_version=version,
         details={"top_reasons": totals.top_reasons(), "reasons": totals.top_reasons(None),
-                 "drift": found, "batches": totals.batches, "rows_held_back": totals.held_back})
+                 "drift": found, "batches": totals.batches, "rows_held_back": totals.held_back,
+                 "skipped_writes": totals.skipped_writes})
 
 
 def process(spark: SparkSession, dataset: DatasetConfig, config: PipelineConfig,
@@ -118,19 +111,19 @@ def process(spark: SparkSession, dataset: DatasetConfig, config: PipelineConfig,
         raise ContractError(f"dataset {dataset.name!r} has no contract; silver needs one")
     salt = _salt(contract)
     totals = Totals()
-    if _version(spark, dataset.bronze_path) is None:
+    if table_version(spark, dataset.bronze_path) is None:
         log.warning("no bronze table yet; nothing to do", path=dataset.bronze_path)
-        return _result(dataset, totals, _version(spark, dataset.silver_path), {})
+        return _result(dataset, totals, table_version(spark, dataset.silver_path), {})
     try:
         columns = _stream_with_restarts(spark, dataset, config, ctx, salt, totals)
     except ContractError as exc:
-        exc.result = _result(dataset, totals, _version(spark, dataset.silver_path), {})  # type: ignore[attr-defined]
+        exc.result = _result(dataset, totals, table_version(spark, dataset.silver_path), {})  # type: ignore[attr-defined]
         raise
     found = drift(columns, contract)
     log_drift = log.warning if any(found.values()) else log.info
     log_drift("silver drift report", unknown_columns=found["unknown_columns"],
               missing_columns=found["missing_columns"])
-    result = _result(dataset, totals, _version(spark, dataset.silver_path), found)
+    result = _result(dataset, totals, table_version(spark, dataset.silver_path), found)
     log.info("silver finished", rows_read=totals.read, rows_written=totals.written,
              rows_quarantined=totals.quarantined, top_reasons=totals.top_reasons())
     return result

@@ -85,7 +85,7 @@ def _count(checked: DataFrame) -> tuple[int, int, dict[tuple[str, str], int]]:
     return by_flag.get(False, 0), by_flag.get(True, 0), reasons
 
 
-def _too_many(plan: BatchPlan, totals: Totals, read: int, bad: int, batch_reasons: Totals) -> ContractError:
+def _too_many(plan: BatchPlan, read: int, bad: int, batch_reasons: Totals) -> ContractError:
     contract = plan.dataset.contract
     assert contract is not None and contract.max_quarantine_rate is not None
     top = ", ".join(f"{r['rule']} on {r['column']} ({r['count']})" for r in batch_reasons.top_reasons())
@@ -116,7 +116,7 @@ def run_batch(spark: SparkSession, bronze: DataFrame, batch_id: int, plan: Batch
         limit = contract.max_quarantine_rate
         if limit is not None and read and bad / read > limit:
             totals.held_back += good
-            totals.error = _too_many(plan, totals, read, bad, Totals(reasons=reasons))
+            totals.error = _too_many(plan, read, bad, Totals(reasons=reasons))
             raise totals.error
         if good or table_version(spark, plan.dataset.silver_path) is None:
             valid = to_silver(checked.filter(F.size(REASONS) == 0), contract, plan.run_id, plan.salt)

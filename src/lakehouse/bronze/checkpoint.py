@@ -36,6 +36,7 @@ class Batch:
     replay: bool = False
 
     def to_json(self) -> dict[str, Any]:
+        """The batch as stored in plan and commit files."""
         return {"batch_id": self.batch_id, "files": self.files, "bad": self.bad}
 
 
@@ -126,6 +127,7 @@ class Checkpoint:
         state.snapshot = batch_id
 
     def bad_files(self) -> dict[str, dict[str, Any]]:
+        """The recorded unreadable files: path -> reason and run id."""
         path = f"{self.location}/bad_files.json"
         return json.loads(self.fs.read_text(path)) if self.fs.exists(path) else {}
 

@@ -32,6 +32,7 @@ class FileEntry:
 
     @property
     def name(self) -> str:
+        """The last path segment."""
         return self.path.rstrip("/").rsplit("/", 1)[-1]
 
 
@@ -55,6 +56,7 @@ class HadoopFs:
         return str(self._fs.makeQualified(self._path(path)).toString())
 
     def exists(self, path: str) -> bool:
+        """Whether a file or directory exists."""
         return bool(self._fs.exists(self._path(path)))
 
     def list_dir(self, path: str) -> list[FileEntry]:
@@ -89,6 +91,7 @@ class HadoopFs:
         return out
 
     def read_text(self, path: str) -> str:
+        """A whole (small) file as UTF-8 text."""
         stream = self._fs.open(self._path(path))
         try:
             return bytes(stream.readAllBytes()).decode("utf-8")
@@ -110,6 +113,7 @@ class HadoopFs:
             raise OSError(f"could not rename {tmp} to {path}")
 
     def delete(self, path: str) -> None:
+        """Delete one file (no error when it is gone)."""
         self._fs.delete(self._path(path), False)
 
     def head(self, path: str, limit: int) -> bytes:

@@ -16,7 +16,7 @@ from lakehouse.bronze import writer
 from lakehouse.bronze.checkpoint import Batch, Checkpoint, LedgerState
 from lakehouse.bronze.hadoop import HadoopFs
 from lakehouse.bronze.listing import diff_files, list_landing
-from lakehouse.bronze.readers import inspect_files
+from lakehouse.bronze.readers import first_line, inspect_files
 from lakehouse.errors import IngestionError, LakehouseError
 from lakehouse.log import get_logger
 from lakehouse.results import LayerResult, RunContext
@@ -77,7 +77,9 @@ def _plan_batches(run: _Run) -> list[Batch]:
     source, state = run.dataset.source, run.state
     listed = list_landing(run.landing, source.path, source.pattern)
     pending = state.pending
-    diff = diff_files(listed, state.ingested, {f[0] for f in pending.files} if pending else set())
+    # A pending batch's files (and the ones it set aside as bad) are handled by its replay.
+    planned = {f[0] for f in pending.files} | set(pending.bad) if pending else set()
+    diff = diff_files(listed, state.ingested, planned)
     for entry in diff.changed:
         if source.on_file_change == "fail":
             raise IngestionError("file was replaced after it was ingested (size or modification "
@@ -138,7 +140,7 @@ def _run_batch(run: _Run, batch: Batch) -> None:
     except Exception as exc:  # find out whether unreadable files caused it
         found = {p: r for p in paths if (r := writer.probe(run.spark, dataset, p, look.headers))}
         if not found:
-            raise IngestionError(f"batch {batch.batch_id} could not be written: {exc}",
+            raise IngestionError(f"batch {batch.batch_id} could not be written: {first_line(exc)}",
                                  dataset=dataset.name, file=", ".join(paths[:5])) from exc
         _set_bad(run, batch, found)
         paths = [p for p in paths if p not in found]

@@ -1,21 +1,73 @@
-"""The sample pipeline's usage dataset from landing to gold, against committed expected rows."""
+"""The whole sample pipeline from landing to gold, against expected rows committed in tests.
+
+One pipeline run (module fixture ``sample_run``) and one rerun (``rerun``) feed every test of
+this module: a run of the sample takes a while on a 2-core CI machine.
+
+How the expected data was derived and verified
+-----------------------------------------------
+``tests/data/expected/daily_device_usage.csv`` and ``device_config_history.csv`` were written
+once from a run of this pipeline, after checking that run against ``samples/MANIFEST.json`` and
+the landing files; ``test_expected_files_agree_with_the_samples`` repeats that check on every
+test run, in plain Python (no Spark), so the files are not a blind snapshot:
+
+* usage: a landed row reaches gold unless the manifest lists it as a defect silver quarantines
+  (``bad_type``, ``bad_timestamp``, ``out_of_range``, ``bad_pattern``, ``too_many_fields``,
+  ``too_few_fields``, ``duplicate``) or the gold drop rule ``mem_mb > 0`` removes it (the
+  ``negative_value`` row and the row whose ``mem_mb`` is empty). From those rows the check
+  recomputes, per device and day, the event count, max ``mem_mb``, min ``battery_pct`` and
+  average ``cpu_pct`` (null tokens ignored), and the ``os_version``/``model`` of the latest
+  configuration snapshot at or before the device's last event of the day; 40 devices x 3 days.
+* device_config_history: the record without ``device_id`` and the one with model ``??`` are
+  quarantined by silver. Each of the 7 ``device_config_changes`` appears as a closed version
+  (old os_version, ``valid_to`` = the new snapshot's time) followed by a version with the new
+  os_version starting at that time; the ``equivalent_representation`` device (power_saving
+  ``0`` vs ``no``) has a single version. One more version exists, and is expected: dev-00005's
+  day-1 snapshot has the null token ``NA`` as ``brightness_pct`` (a planted defect), so its
+  tracked brightness goes from NULL to 86 on day 2. Every other device has one version.
+* usage gold keeps the inline rows of one device-day below, as before.
+"""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import gzip
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from chispa import assert_df_equality
 from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
 
-from lakehouse.config.model import load_config
+from lakehouse.config.model import PipelineConfig, load_config
+from lakehouse.gold import publish_derived
+from lakehouse.gold.layer import SKIP_REASON
 from lakehouse.pipeline import run_pipeline
+from lakehouse.results import RunContext, RunSummary
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "samples"
+EXPECTED = Path(__file__).resolve().parent / "data" / "expected"
+NULL_TOKENS = {"", "NA", "N/A", "null", "NULL"}
+QUARANTINED_KINDS = {"bad_type", "bad_timestamp", "out_of_range", "bad_pattern", "too_many_fields",
+                     "too_few_fields", "duplicate"}
+GOLD_TABLES = ("usage", "device_config_history", "daily_device_usage")
 
 COLUMNS = "device_id string, event_ts timestamp, app string, cpu_pct double, mem_mb int, " \
           "battery_pct int, network string"
+DAILY_SCHEMA = ("device_id string, usage_date string, events long, avg_cpu_pct double, "
+                "max_mem_mb int, min_battery_pct int, os_version string, model string")
+HISTORY_SCHEMA = ("device_id string, snapshot_ts string, os_version string, model string, "
+                  "power_saving boolean, brightness_pct int, apps_installed array<string>, "
+                  "valid_from string, valid_to string, is_current boolean")
+TS = "yyyy-MM-dd HH:mm:ss"
 
 
-def _ts(h, m, s):
+def _ts(h: int, m: int, s: int) -> dt.datetime:
     return dt.datetime(2026, 11, 1, h, m, s)
 
 
@@ -35,22 +87,239 @@ EXPECTED_DEV_00007 = [
 ]
 
 
+# --- expected files and the plain-Python derivation from the sample files -------------------
+
+
+def _read_csv(name: str) -> list[dict[str, str]]:
+    with open(EXPECTED / name, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _none(value: str) -> str | None:
+    return value if value != "" else None
+
+
+def _int(value: str) -> int | None:
+    return int(value) if value != "" else None
+
+
+def _expected_daily() -> list[tuple[Any, ...]]:
+    return [(r["device_id"], r["usage_date"], int(r["events"]), float(r["avg_cpu_pct"]),
+             _int(r["max_mem_mb"]), _int(r["min_battery_pct"]), _none(r["os_version"]),
+             _none(r["model"])) for r in _read_csv("daily_device_usage.csv")]
+
+
+def _expected_history() -> list[tuple[Any, ...]]:
+    return [(r["device_id"], r["snapshot_ts"], r["os_version"], _none(r["model"]),
+             {"true": True, "false": False, "": None}[r["power_saving"]], _int(r["brightness_pct"]),
+             r["apps_installed"].split("|") if r["apps_installed"] else [], r["valid_from"],
+             _none(r["valid_to"]), r["is_current"] == "true")
+            for r in _read_csv("device_config_history.csv")]
+
+
+def _manifest() -> dict[str, Any]:
+    return json.loads((SAMPLES / "MANIFEST.json").read_text(encoding="utf-8"))
+
+
+def _gold_usage_rows(manifest: dict[str, Any]) -> list[dict[str, str]]:
+    """Landed usage rows that should reach gold: not quarantined by silver, mem_mb > 0."""
+    skip = {(d["file"], d["line"]) for d in manifest["defects"] if d["kind"] in QUARANTINED_KINDS}
+    rows = []
+    for entry in manifest["files"]:
+        if entry["dataset"] != "usage" or not entry["header"]:
+            continue
+        with gzip.open(SAMPLES / entry["path"], "rt", encoding="utf-8-sig", newline="") as f:
+            for line, values in enumerate(csv.reader(f), start=1):
+                if line == 1 or (entry["path"], line) in skip:
+                    continue
+                row = dict(zip(entry["header"], values, strict=True))
+                if row["mem_mb"] not in NULL_TOKENS and int(row["mem_mb"]) > 0:
+                    rows.append(row)
+    return rows
+
+
+def _config_snapshots(manifest: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Configuration snapshots silver keeps (a device_id, a known model), per device by time."""
+    by_device: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for entry in manifest["files"]:
+        if entry["dataset"] == "device_config":
+            for text in (SAMPLES / entry["path"]).read_text(encoding="utf-8").splitlines():
+                record = json.loads(text)
+                if record.get("device_id") and record["model"] in ("TX-100", "TX-200", "TX-300"):
+                    by_device[record["device_id"]].append(record)
+    return {d: sorted(s, key=lambda r: r["snapshot_ts"]) for d, s in by_device.items()}
+
+
+def _number(value: str) -> float | None:
+    return None if value in NULL_TOKENS else float(value)
+
+
+def test_expected_files_agree_with_the_samples() -> None:
+    """The committed expected rows follow from the sample files and the manifest (no Spark)."""
+    manifest = _manifest()
+    groups: dict[tuple[str, str], list[dict[str, str]]] = defaultdict(list)
+    for row in _gold_usage_rows(manifest):
+        groups[(row["device_id"], row["event_ts"][:10])].append(row)
+    snapshots = _config_snapshots(manifest)
+    daily = {(r[0], r[1]): r for r in _expected_daily()}
+    assert len(daily) == len(groups) == 120  # 40 devices x 3 days
+    for key, rows in groups.items():
+        _, events, avg_cpu, max_mem, min_battery, os_version, model = daily[key][1:]
+        cpus = [c for c in (_number(r["cpu_pct"]) for r in rows) if c is not None]
+        batteries = [b for b in (_number(r["battery_pct"]) for r in rows) if b is not None]
+        assert events == len(rows), key
+        assert max_mem == max(int(r["mem_mb"]) for r in rows), key
+        assert min_battery == min(batteries), key
+        assert abs(avg_cpu - sum(cpus) / len(cpus)) <= 0.005 + 1e-9, key
+        last_event = max(r["event_ts"] for r in rows)
+        valid = [s for s in snapshots[key[0]] if s["snapshot_ts"] <= last_event][-1]
+        assert (os_version, model) == (valid["os_version"], valid["model"]), key
+
+    history = _expected_history()
+    versions: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    for row in history:
+        versions[row[0]].append(row)
+    changes = manifest["device_config_changes"]
+    assert len(changes) == 7 and len(versions) == 40
+    for change in changes:
+        rows = versions[change["device_id"]]
+        new = next(r for r in rows if r[2] == change["new"])
+        old = next(r for r in rows if r[2] == change["old"])
+        assert new[7].startswith(change["day"]) and old[8] == new[7] and not old[9], change
+    changed = {c["device_id"] for c in changes}
+    equivalent = [d for d in manifest["defects"] if d["kind"] == "equivalent_representation"]
+    assert len(equivalent) == 1
+    (same_device,) = {json.loads((SAMPLES / equivalent[0]["file"]).read_text(
+        encoding="utf-8").splitlines()[equivalent[0]["line"] - 1])["device_id"]}
+    assert len(versions[same_device]) == 1
+    # dev-00005: brightness_pct "NA" (null token) on day 1, 86 afterwards -> one extra version.
+    assert [r[5] for r in versions["dev-00005"]] == [None, 86]
+    assert len(history) == 40 + len(changes) + 1
+    for device, rows in versions.items():
+        assert sum(r[9] for r in rows) == 1, device  # exactly one current version
+        expected_versions = 1 + sum(c["device_id"] == device for c in changes) + (device == "dev-00005")
+        assert len(rows) == expected_versions, device
+    assert changed <= set(versions)
+
+
+# --- one run of the sample pipeline and one rerun ---------------------------------------------
+
+
+def _versions(spark: SparkSession, config: PipelineConfig) -> dict[str, int]:
+    """The Delta version of every table under ``<root>/gold`` (side tables included)."""
+    gold = Path(config.storage.table("gold", "x")).parent
+    return {p.name: int(DeltaTable.forPath(spark, str(p)).history(1).collect()[0]["version"])
+            for p in sorted(gold.iterdir()) if (p / "_delta_log").is_dir()}
+
+
+@pytest.fixture(scope="module")
+def sample_run(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory
+               ) -> Iterator[tuple[PipelineConfig, RunSummary, dict[str, int]]]:
+    """One run of the whole sample pipeline: (config, summary, gold table versions after it)."""
+    root = tmp_path_factory.mktemp("sample_lakehouse")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LAKEHOUSE_PII_SALT", "test-salt")
+        config = load_config(REPO / "conf/pipelines/devices.yml", "local",
+                             overrides={"storage": {"root": str(root),
+                                                    "landing": str(SAMPLES / "landing")}})
+        summary = run_pipeline(spark, config, record=False)
+        yield config, summary, _versions(spark, config)
+
+
+@pytest.fixture(scope="module")
+def rerun(spark: SparkSession, sample_run: tuple[PipelineConfig, RunSummary, dict[str, int]]
+          ) -> RunSummary:
+    """The same pipeline run again with no new landing file."""
+    config = sample_run[0]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LAKEHOUSE_PII_SALT", "test-salt")
+        return run_pipeline(spark, config, record=False)
+
+
+def _gold(spark: SparkSession, config: PipelineConfig, table: str) -> DataFrame:
+    return spark.read.format("delta").load(config.storage.table("gold", table))
+
+
 @pytest.mark.slow
-def test_sample_usage_gold_matches_expected_and_rerun_is_a_noop(spark, repo_root, tmp_path, monkeypatch):
-    monkeypatch.setenv("LAKEHOUSE_PII_SALT", "test-salt")
-    environ = {"LAKEHOUSE_ROOT": str(tmp_path), "LAKEHOUSE_LANDING": str(repo_root / "samples/landing"),
-               "LAKEHOUSE_PII_SALT": "test-salt"}
-    config = load_config(repo_root / "conf/pipelines/devices.yml", environ=environ)
-    summary = run_pipeline(spark, config, datasets=["usage"], record=False)
-    silver, gold = summary.result("usage", "silver"), summary.result("usage", "gold")
-    assert gold is not None and gold.status == "succeeded", summary.to_dict()
-    assert gold.rows_read == silver.rows_written
-    table = spark.read.format("delta").load(config.storage.table("gold", "usage"))
-    assert table.count() == gold.rows_read - gold.rows_dropped == gold.rows_written
-    actual = table.where("device_id = 'dev-00007' and to_date(event_ts) = '2026-11-01'").selectExpr(
+def test_sample_run_succeeds_and_counts_add_up(sample_run: tuple[PipelineConfig, RunSummary, dict[str, int]]
+                                               ) -> None:
+    _, summary, versions = sample_run
+    assert summary.status == "succeeded", summary.to_dict()
+    usage_silver, usage_gold = summary.result("usage", "silver"), summary.result("usage", "gold")
+    assert usage_gold.rows_read == usage_silver.rows_written
+    assert usage_gold.rows_written == usage_gold.rows_read - usage_gold.rows_dropped == \
+        len(_gold_usage_rows(_manifest()))
+    assert summary.result("device_config", "silver").rows_quarantined == 2  # no device_id, model ??
+    derived = summary.result("daily_device_usage", "gold")
+    assert (derived.rows_written, derived.table_version) == (120, versions["daily_device_usage"])
+    assert set(GOLD_TABLES) <= set(versions)
+
+
+@pytest.mark.slow
+def test_sample_usage_gold_matches_expected(spark: SparkSession, sample_run: tuple[
+        PipelineConfig, RunSummary, dict[str, int]]) -> None:
+    config = sample_run[0]
+    actual = _gold(spark, config, "usage").where(
+        "device_id = 'dev-00007' and to_date(event_ts) = '2026-11-01'").selectExpr(
         *[c.split()[0] for c in COLUMNS.split(", ")])
     assert_df_equality(actual, spark.createDataFrame(EXPECTED_DEV_00007, COLUMNS), ignore_row_order=True,
                        ignore_nullable=True)
-    version = DeltaTable.forPath(spark, config.storage.table("gold", "usage")).history(1).collect()[0][0]
-    again = run_pipeline(spark, config, datasets=["usage"], record=False).result("usage", "gold")
-    assert (again.rows_read, again.rows_written, again.table_version) == (0, 0, version)
+
+
+@pytest.mark.slow
+def test_sample_device_config_history_matches_expected(spark: SparkSession, sample_run: tuple[
+        PipelineConfig, RunSummary, dict[str, int]]) -> None:
+    config = sample_run[0]
+    actual = _gold(spark, config, "device_config_history").selectExpr(
+        "device_id", f"date_format(snapshot_ts, '{TS}') as snapshot_ts", "os_version", "model",
+        "power_saving", "brightness_pct", "apps_installed",
+        f"date_format(valid_from, '{TS}') as valid_from", f"date_format(valid_to, '{TS}') as valid_to",
+        "is_current")
+    expected = spark.createDataFrame(_expected_history(), HISTORY_SCHEMA)
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+@pytest.mark.slow
+def test_sample_daily_device_usage_matches_expected(spark: SparkSession, sample_run: tuple[
+        PipelineConfig, RunSummary, dict[str, int]]) -> None:
+    config = sample_run[0]
+    actual = _gold(spark, config, "daily_device_usage").selectExpr(
+        "device_id", "cast(usage_date as string) as usage_date", "events", "avg_cpu_pct",
+        "max_mem_mb", "min_battery_pct", "os_version", "model")
+    expected = spark.createDataFrame(_expected_daily(), DAILY_SCHEMA)
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+@pytest.mark.slow
+def test_sample_rerun_changes_no_gold_table_version(spark: SparkSession, sample_run: tuple[
+        PipelineConfig, RunSummary, dict[str, int]], rerun: RunSummary) -> None:
+    config, _, before = sample_run
+    assert rerun.status == "succeeded", rerun.to_dict()
+    assert all(r.rows_written == 0 for r in rerun.results), rerun.to_dict()
+    derived = rerun.result("daily_device_usage", "gold")
+    assert derived.details == {"skipped": SKIP_REASON}
+    assert derived.table_version == before["daily_device_usage"]
+    assert _versions(spark, config) == before
+
+
+@pytest.mark.slow
+def test_sample_derived_republishes_when_one_input_changes(spark: SparkSession, sample_run: tuple[
+        PipelineConfig, RunSummary, dict[str, int]], rerun: RunSummary) -> None:
+    """A new Delta version of one input (here a data-neutral property change) republishes.
+
+    Runs after the rerun test: it adds a version to gold/usage.
+    """
+    config, _, before = sample_run
+    usage = config.storage.table("gold", "usage")
+    spark.sql(f"ALTER TABLE delta.`{usage}` SET TBLPROPERTIES ('lakehouse.test' = 'touched')")
+    ctx = RunContext(run_id="test-derived-input-changed", pipeline=config.name, env=config.env)
+    spec = config.derived[0]
+    result = publish_derived(spark, spec, config, ctx)
+    assert "skipped" not in result.details
+    assert (result.rows_written, result.table_version) == (120, before["daily_device_usage"] + 1)
+    metadata = json.loads(DeltaTable.forPath(spark, config.storage.table("gold", spec.name))
+                          .history(1).collect()[0]["userMetadata"])["lakehouse_derived"]
+    assert metadata["inputs"] == {"gold/usage": before["usage"] + 1,
+                                  "gold/device_config_history": before["device_config_history"]}
+    again = publish_derived(spark, spec, config, ctx)
+    assert (again.details, again.table_version) == ({"skipped": SKIP_REASON}, result.table_version)

@@ -7,11 +7,18 @@ each micro-batch. A batch that fails (a tripped expectation, duplicate keys) is 
 to the checkpoint, so the next run retries it; a batch that succeeded is never read again, so
 a rerun without new silver rows writes nothing. Merge, SCD2 and partition overwrite are
 idempotent if a batch is replayed after a crash; append uses Delta's txnAppId/txnVersion.
+
+``publish_derived`` records the Delta versions of its inputs in its commit's ``userMetadata``
+and skips the whole computation when they (and the definition) did not change since.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import dataclasses
+import hashlib
+import json
+import re
+from typing import TYPE_CHECKING, Any
 
 from pyspark.errors import StreamingQueryException
 from pyspark.sql import DataFrame, SparkSession
@@ -19,7 +26,7 @@ from pyspark.sql import DataFrame, SparkSession
 from lakehouse.errors import LakehouseError, PublishError
 from lakehouse.gold.spec import DerivedSpec, GoldSpec
 from lakehouse.gold.wap import BatchOutcome, Target, publish_batch
-from lakehouse.gold.writers import table_exists, table_version
+from lakehouse.gold.writers import latest_commit, table_exists, table_version
 from lakehouse.quality.results import combine
 from lakehouse.results import LayerResult, RunContext
 
@@ -117,17 +124,71 @@ def publish(spark: SparkSession, dataset: DatasetConfig, config: PipelineConfig,
     return _finish(spark, result, target.path)
 
 
-def _register_inputs(spark: SparkSession, spec: DerivedSpec, config: PipelineConfig) -> None:
+SKIP_REASON = "inputs unchanged"
+_METADATA_KEY = "lakehouse_derived"
+
+
+def _silver_referenced(sql: str, dataset: str) -> bool:
+    """True when ``sql`` names the view ``silver_<dataset>`` (identifiers are case-insensitive)."""
+    return re.search(rf"(?<![\w]){re.escape(f'silver_{dataset}')}(?![\w])", sql, re.IGNORECASE) is not None
+
+
+def _fingerprint(spec: DerivedSpec) -> str:
+    """A hash of the derived table's definition: a changed SQL, mode or rule republishes."""
+    text = json.dumps(dataclasses.asdict(spec), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _input_versions(spark: SparkSession, spec: DerivedSpec,
+                    config: PipelineConfig) -> tuple[dict[str, int], dict[str, tuple[str, str]]]:
+    """The Delta version of every table the SQL reads, and the views to register.
+
+    Keys of the versions are ``gold/<table>`` and ``silver/<dataset>``; silver tables count only
+    when the SQL references their ``silver_<dataset>`` view. ``views`` maps a temp view name to
+    (table path, version key).
+    """
+    versions: dict[str, int] = {}
+    views: dict[str, tuple[str, str]] = {}
     for name in spec.inputs:
         dataset = config.dataset(name)
         if dataset.gold is not None:
             path = config.storage.table("gold", dataset.gold.table)
-            if not table_exists(spark, path):
+            version = table_version(spark, path)
+            if version is None:
                 raise PublishError(f"derived {spec.name!r}: input gold table {path} does not exist "
                                    f"(run the gold layer of {name!r} first)")
-            spark.read.format("delta").load(path).createOrReplaceTempView(f"gold_{dataset.gold.table}")
-        if table_exists(spark, dataset.silver_path):
-            spark.read.format("delta").load(dataset.silver_path).createOrReplaceTempView(f"silver_{name}")
+            key = f"gold/{dataset.gold.table}"
+            versions[key] = version
+            views[f"gold_{dataset.gold.table}"] = (path, key)
+        if _silver_referenced(spec.sql, name):
+            version = table_version(spark, dataset.silver_path)
+            if version is not None:
+                versions[f"silver/{name}"] = version
+                views[f"silver_{name}"] = (dataset.silver_path, f"silver/{name}")
+    return versions, views
+
+
+def _register_inputs(spark: SparkSession, views: dict[str, tuple[str, str]],
+                     versions: dict[str, int]) -> None:
+    """Register each input as a temp view pinned to the version recorded for it."""
+    for view, (path, key) in views.items():
+        (spark.read.format("delta").option("versionAsOf", versions[key]).load(path)
+              .createOrReplaceTempView(view))
+
+
+def _last_publish(spark: SparkSession, path: str) -> tuple[int | None, dict[str, Any] | None]:
+    """The derived table's version and the inputs recorded by its latest commit (if ours)."""
+    latest = latest_commit(spark, path)
+    if latest is None:
+        return None, None
+    version, metadata = latest
+    try:
+        recorded = json.loads(metadata) if metadata else None
+    except ValueError:
+        recorded = None
+    if not isinstance(recorded, dict) or not isinstance(recorded.get(_METADATA_KEY), dict):
+        return version, None
+    return version, recorded[_METADATA_KEY]
 
 
 def publish_derived(spark: SparkSession, spec: DerivedSpec, config: PipelineConfig,
@@ -135,14 +196,28 @@ def publish_derived(spark: SparkSession, spec: DerivedSpec, config: PipelineConf
     """Compute a derived gold table with Spark SQL over ``gold_<table>``/``silver_<dataset>`` views.
 
     Expectations are audited on the SQL result before the table is written with ``spec.mode``.
+    The commit records the Delta version of every input (and a hash of ``spec``) as its
+    ``userMetadata``; when the table's latest commit recorded the same versions and hash, nothing
+    is computed or written (``details["skipped"]``, same ``table_version``). Inputs are read at
+    exactly the recorded versions. A failed publish commits nothing, so the next run retries.
     """
-    _register_inputs(spark, spec, config)
-    gold = GoldSpec(table=spec.name, mode=spec.mode, keys=spec.keys,
-                    partition_by=spec.partition_by, expectations=spec.expectations)
     target = _target(config, spec.name, spec.name)
     result = LayerResult(spec.name, "gold")
+    fingerprint = _fingerprint(spec)
     try:
-        _add(result, publish_batch(spark, spark.sql(spec.sql), gold, target, ctx))
+        versions, views = _input_versions(spark, spec, config)
+        version, recorded = _last_publish(spark, target.path)
+        if recorded and recorded.get("inputs") == versions and recorded.get("spec") == fingerprint:
+            result.table_version = version
+            result.details = {"skipped": SKIP_REASON}
+            return result
+        _register_inputs(spark, views, versions)
+        gold = GoldSpec(table=spec.name, mode=spec.mode, keys=spec.keys,
+                        partition_by=spec.partition_by, expectations=spec.expectations)
+        metadata = json.dumps({_METADATA_KEY: {"inputs": versions, "spec": fingerprint,
+                                               "run_id": ctx.run_id}}, sort_keys=True)
+        _add(result, publish_batch(spark, spark.sql(spec.sql), gold, target, ctx,
+                                   metadata=metadata))
     except Exception as exc:
         error = _as_lakehouse_error(exc, spec.name)
         error.result = _failed_result(spark, result, target.path, error)  # type: ignore[attr-defined]

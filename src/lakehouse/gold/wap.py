@@ -74,7 +74,13 @@ def _quality_error(target: Target, results: list[RuleResult], outcome: BatchOutc
 
 
 def _write(spark: SparkSession, df: DataFrame, spec: GoldSpec, target: Target,
-           batch_id: int | None) -> bool:
+           batch_id: int | None, metadata: str | None = None) -> bool:
+    with writers.commit_metadata(spark, metadata):
+        return _write_mode(spark, df, spec, target, batch_id)
+
+
+def _write_mode(spark: SparkSession, df: DataFrame, spec: GoldSpec, target: Target,
+                batch_id: int | None) -> bool:
     if spec.mode == "merge":
         writers.check_unique_keys(df, spec.keys, target=target.path)
         return writers.merge_scd1(spark, df, target.path, spec.keys, spec.partition_by)
@@ -91,8 +97,13 @@ def _write(spark: SparkSession, df: DataFrame, spec: GoldSpec, target: Target,
 
 
 def publish_batch(spark: SparkSession, batch: DataFrame, spec: GoldSpec, target: Target,
-                  ctx: RunContext, batch_id: int | None = None) -> BatchOutcome:
-    """Stage, audit and publish one batch; raise QualityError (gold untouched) on a tripped rule."""
+                  ctx: RunContext, batch_id: int | None = None,
+                  metadata: str | None = None) -> BatchOutcome:
+    """Stage, audit and publish one batch; raise QualityError (gold untouched) on a tripped rule.
+
+    ``metadata`` becomes the ``userMetadata`` of the gold table's commit (not of the metrics
+    or quarantine commits).
+    """
     rows_read = batch.count()
     staged = (apply_steps(batch, spec.transforms)
               .withColumn(DROP_RULES_COL, drop_rules(spec.expectations)).persist())
@@ -109,7 +120,7 @@ def publish_batch(spark: SparkSession, batch: DataFrame, spec: GoldSpec, target:
         n_dropped = dropped.count() if any_drop else 0
         outcome.rows_dropped += n_dropped
         kept = staged.where(F.size(DROP_RULES_COL) == 0).drop(DROP_RULES_COL)
-        if rows_staged - n_dropped > 0 and _write(spark, kept, spec, target, batch_id):
+        if rows_staged - n_dropped > 0 and _write(spark, kept, spec, target, batch_id, metadata):
             outcome.rows_written = _rows_written(spark, target.path)
         if n_dropped:
             (dropped.withColumnRenamed(DROP_RULES_COL, "_dropped_by")

@@ -5,7 +5,8 @@ SCD2 lives in ``scd2.py``. Every writer returns True when it committed a new tab
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -15,6 +16,8 @@ from lakehouse.errors import PublishError
 from lakehouse.quality.rules import row_key
 
 DUPLICATE_SAMPLES = 10
+# Session conf Delta copies into ``commitInfo.userMetadata`` (DeltaTable.merge has no options).
+USER_METADATA_CONF = "spark.databricks.delta.commitInfo.userMetadata"
 
 
 def check_unique_keys(df: DataFrame, keys: Sequence[str], *, target: str) -> None:
@@ -42,6 +45,34 @@ def table_version(spark: SparkSession, path: str) -> int | None:
     if not table_exists(spark, path):
         return None
     return int(DeltaTable.forPath(spark, path).history(1).select("version").collect()[0][0])
+
+
+def latest_commit(spark: SparkSession, path: str) -> tuple[int, str | None] | None:
+    """(version, userMetadata) of the table's latest commit; None when there is no table."""
+    if not table_exists(spark, path):
+        return None
+    row = DeltaTable.forPath(spark, path).history(1).select("version", "userMetadata").collect()[0]
+    return int(row[0]), row[1]
+
+
+@contextmanager
+def commit_metadata(spark: SparkSession, metadata: str | None) -> Iterator[None]:
+    """Attach ``metadata`` as ``userMetadata`` to the Delta commits made inside (MERGE too).
+
+    The session conf is restored on exit, so only the commits of this block carry it.
+    """
+    if metadata is None:
+        yield
+        return
+    previous = spark.conf.get(USER_METADATA_CONF, None)
+    spark.conf.set(USER_METADATA_CONF, metadata)
+    try:
+        yield
+    finally:
+        if previous is None:
+            spark.conf.unset(USER_METADATA_CONF)
+        else:
+            spark.conf.set(USER_METADATA_CONF, previous)
 
 
 def create_table(df: DataFrame, path: str, partition_by: Sequence[str] = ()) -> None:

@@ -32,3 +32,35 @@ def test_context_is_unbound_after_the_run(capsys: pytest.CaptureFixture[str]) ->
     get_logger().info("outside")
     line = json.loads(capsys.readouterr().err.strip())
     assert line["run_id"] is None and line["dataset"] is None
+
+
+def test_errors_survive_pickling() -> None:
+    import pickle
+
+    from lakehouse.errors import ConfigError, IngestionError, SchemaDriftError
+    from lakehouse.notebooks import NotebookError
+
+    errors = [
+        ConfigError("bad", file="p.yml", key_path="a.b", found=1, expected="2"),
+        IngestionError("broken gzip", dataset="usage", file="f.csv.gz"),
+        SchemaDriftError(dataset="usage", file="f.csv", new_columns=["x"]),
+        NotebookError("nb.py", 3, "x = 1", ValueError("boom")),
+    ]
+    for error in errors:
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error) and str(copy) == str(error)
+        assert copy.__dict__ == error.__dict__
+
+
+def test_logging_follows_a_replaced_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+    import sys
+
+    configure_logging(json=True, force=True)
+    replaced, sys.stderr = sys.stderr, io.StringIO()
+    try:
+        get_logger().info("to the new stream")
+        written = sys.stderr.getvalue()
+    finally:
+        sys.stderr = replaced
+    assert "to the new stream" in written

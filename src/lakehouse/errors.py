@@ -8,8 +8,20 @@ key path, dataset, source file) together with what was found and what was expect
 from __future__ import annotations
 
 
+def _rebuild(cls: type[LakehouseError], args: tuple[object, ...], state: dict[str, object]) -> LakehouseError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
 class LakehouseError(Exception):
     """Base class of every error raised by lakehouse."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Subclasses take keyword-only arguments, which Exception's default pickling cannot
+        # replay; test runners (Nutter, pytest-xdist) pickle errors, so rebuild from state.
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
 
 
 class ConfigError(LakehouseError):

@@ -18,6 +18,8 @@ from runtime.nutterfixture import NutterFixture
 from lakehouse import testing
 
 PIPELINE_NOTEBOOK = "../notebooks/run_pipeline"
+# Storage paths are overridden below; the environment only decides where secrets come from.
+ENV = "dev" if testing.ON_DATABRICKS else "local"
 DATASETS = ("usage", "device_config")
 BAD_FILE = "\n".join(
     ["device_id,event_ts,app,cpu_pct,mem_mb,battery_pct,network,owner_email"]
@@ -54,7 +56,7 @@ class PipelineEndToEnd(NutterFixture):
             1800,
             {
                 "pipeline": "devices",
-                "env": "local",
+                "env": ENV,
                 "root": self.scratch.spark("lake"),
                 "landing": self.scratch.spark("landing"),
                 "fail_on_error": "false",

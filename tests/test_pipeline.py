@@ -1,0 +1,89 @@
+"""The pipeline runner and `lakehouse run`: failure isolation, run ledger, --json summary."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from lakehouse.cli import main
+from lakehouse.config import load_config
+from lakehouse.ledger import read_ledger
+from lakehouse.pipeline import run_pipeline
+
+
+@pytest.fixture()
+def pipeline_file(tmp_path: Path) -> Path:
+    landing = tmp_path / "landing"
+    (landing / "readings").mkdir(parents=True)
+    (landing / "readings" / "r1.csv").write_text("sensor,value\ns-1,1.5\ns-2,abc\ns-3,2.5\n")
+    path = tmp_path / "conf" / "pipelines" / "p.yml"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        textwrap.dedent(f"""
+        pipeline: plant
+        storage: {{root: "{tmp_path / "lake"}", landing: "{landing}"}}
+        datasets:
+          readings:
+            source: {{format: csv, path: readings, options: {{header: true}}}}
+            contract:
+              primary_key: [sensor]
+              columns:
+                - {{name: sensor, type: string, nullable: false}}
+                - {{name: value, type: double}}
+          alarms:
+            source: {{format: json, path: alarms}}
+            contract:
+              columns:
+                - {{name: code, type: string}}
+        """)
+    )
+    return path
+
+
+def test_a_failing_dataset_does_not_stop_the_others_and_the_ledger_records_all(
+    spark, pipeline_file: Path
+) -> None:
+    config = load_config(pipeline_file, None)
+    summary = run_pipeline(spark, config, run_id="run-1")
+
+    assert summary.status == "failed"
+    outcome = {(r.dataset, r.layer): (r.status, r.rows_read, r.rows_written, r.rows_quarantined)
+               for r in summary.results}  # fmt: skip
+    assert outcome == {
+        ("readings", "bronze"): ("succeeded", 3, 3, 0),
+        ("readings", "silver"): ("succeeded", 3, 2, 1),
+        ("alarms", "bronze"): ("failed", 0, 0, 0),
+        ("alarms", "silver"): ("skipped", 0, 0, 0),
+    }
+    alarms = summary.result("alarms", "bronze")
+    assert alarms is not None and "alarms" in (alarms.error or "")
+    assert summary.error is not None and summary.error.startswith("alarms/bronze: ")
+
+    ledger = read_ledger(spark, config).select("run_id", "dataset", "layer", "status", "rows_written")
+    assert sorted(tuple(r) for r in ledger.collect()) == sorted(
+        ("run-1", d, layer, status, written) for (d, layer), (status, _, written, _) in outcome.items()
+    )
+
+
+def test_cli_run_json_summary_and_exit_code(
+    spark, pipeline_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["run", "--config", str(pipeline_file), "--env", "", "--dataset", "readings", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert summary["status"] == "succeeded"
+    assert set(summary["datasets"]) == {"readings"}
+    silver = summary["datasets"]["readings"]["silver"]
+    assert (silver["rows_read"], silver["rows_written"], silver["rows_quarantined"]) == (3, 2, 1)
+
+    code = main(["run", "--config", str(pipeline_file), "--env", "", "--json"])
+    captured = capsys.readouterr()
+    assert code == 1
+    last_err = [line for line in captured.err.splitlines() if line.startswith("lakehouse:")]
+    assert len(last_err) == 1 and last_err[0].startswith("lakehouse: run failed: alarms/bronze: ")
+    again = json.loads(captured.out.strip().splitlines()[-1])
+    assert again["datasets"]["readings"]["bronze"]["rows_written"] == 0  # nothing new landed

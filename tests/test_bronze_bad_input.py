@@ -75,9 +75,14 @@ def test_wrong_type_values_stay_as_landed_strings(spark, tmp_path: Path) -> None
     config = make_config(tmp_path, fmt="json", contract=["id", "cpu"])
     path = land(config, "e.json", '{"id": 1, "cpu": "abc"}\n{"id": 2, "cpu": {"v": 1}}\n{"id": 3, cpu}\n')
     run(spark, config)
-    expected = spark.createDataFrame([("1", "abc"), ("2", '{"v": 1}'), (None, None)], "id string, cpu string")
-    assert_df_equality(bronze(spark, config).select("id", "cpu"), expected, ignore_row_order=True,
-                       ignore_nullable=True)
+    table = bronze(spark, config).select("id", "cpu")
+    assert table.schema.simpleString() == "struct<id:string,cpu:string>"
+    values = {row.id: row.cpu for row in table.collect()}
+    # The nested object keeps its JSON text; Spark 3.5 drops the blanks inside it, 4.x keeps
+    # them, so compare the parsed value.
+    assert values.keys() == {"1", "2", None}
+    assert values["1"] == "abc" and values[None] is None
+    assert json.loads(values["2"]) == {"v": 1}
     malformed = {"_file": path, "_error": "malformed JSON record", "_raw": '{"id": 3, cpu}'}
     assert rescued(spark, config) == [malformed]
 

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Run the tests that are not marked slow on the oldest supported Spark line (pyspark 3.5 +
+# delta-spark 3.3, see constraints-spark35.txt) in a separate venv, .venv-spark35.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+VENV=.venv-spark35
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+"$VENV/bin/python" -m pip install --quiet -c constraints-spark35.txt -e ".[dev]"
+mkdir -p reports
+exec "$VENV/bin/python" -m pytest tests integration_tests -m "not slow" -p no:cacheprovider \
+  --junitxml=reports/junit-spark35.xml "$@"

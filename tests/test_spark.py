@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import pytest
+
 from lakehouse.spark import get_spark
 
 
@@ -17,3 +22,20 @@ def test_delta_and_test_profile_configured(spark, tmp_path) -> None:
     history = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").collect()
     assert [row.version for row in history] == [0]
     assert spark.read.format("delta").load(path).count() == 3
+
+
+@pytest.mark.slow
+def test_later_starts_skip_ivy_and_stay_quiet(spark, tmp_path) -> None:
+    from lakehouse.spark import _jar_cache_file
+
+    cache = _jar_cache_file()
+    assert cache is not None and cache.is_file()
+    assert "delta-spark" in cache.read_text()
+    code = (
+        "from lakehouse.spark import get_spark; s = get_spark(profile='test'); "
+        f"s.range(2).write.format('delta').save({str(tmp_path / 't')!r}); print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ok"
+    assert "ivy" not in out.stderr.lower() and "resolving dependencies" not in out.stderr

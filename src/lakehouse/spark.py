@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lakehouse.errors import LakehouseError
@@ -86,7 +87,7 @@ def get_spark(
     for key, value in conf.items():
         builder = builder.config(key, value)
 
-    jars = os.environ.get("LAKEHOUSE_SPARK_JARS")
+    jars = os.environ.get("LAKEHOUSE_SPARK_JARS") or _cached_delta_jars()
     if jars:
         builder = builder.config("spark.jars", jars)
     else:
@@ -97,6 +98,8 @@ def get_spark(
         builder = configure_spark_with_delta_pip(builder)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
+    if not jars:
+        _remember_delta_jars(session.sparkContext.getConf().get("spark.jars", ""))
     return session
 
 
@@ -122,3 +125,46 @@ def _submitted_session(
             f"spark.sql.catalog.spark_catalog={DELTA_CONF['spark.sql.catalog.spark_catalog']}"
         )
     return session
+
+
+def _jar_cache_file() -> Path | None:
+    """Where the resolved Delta jar list for this pyspark/delta-spark pair is remembered."""
+    try:
+        from importlib.metadata import version
+
+        import pyspark
+
+        key = f"pyspark-{pyspark.__version__}-delta-{version('delta-spark')}"
+    except Exception:  # no delta-spark distribution: nothing to remember
+        return None
+    base = os.environ.get("LAKEHOUSE_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "lakehouse"
+    )
+    return Path(base) / f"delta-jars-{key}.txt"
+
+
+def _cached_delta_jars() -> str | None:
+    """The jar list Ivy resolved on an earlier start, if every jar is still on disk.
+
+    Starting with ``spark.jars`` instead of ``spark.jars.packages`` skips Ivy: no network,
+    a faster start, and no resolver report printed over the run's own output.
+    """
+    cache = _jar_cache_file()
+    if cache is None or not cache.is_file():
+        return None
+    jars = [j for j in cache.read_text(encoding="utf-8").split(",") if j]
+    paths = [j.removeprefix("file://") for j in jars]
+    if not jars or not all(os.path.isfile(p) for p in paths):
+        return None
+    return ",".join(jars)
+
+
+def _remember_delta_jars(jars: str) -> None:
+    cache = _jar_cache_file()
+    if cache is None or "delta" not in jars:
+        return
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(jars, encoding="utf-8")
+    except OSError:  # a read-only home only costs the next start a resolution
+        pass

@@ -51,3 +51,24 @@ def test_module_entry_point_runs() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "usage: bronze -> silver -> gold" in out.stdout
+
+
+def test_notebook_run_prints_exit_value_and_reports_failing_cell(
+    spark, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    notebook = tmp_path / "hello.py"
+    notebook.write_text(
+        "# Databricks notebook source\n"
+        'dbutils.widgets.text("who", "world")\n'
+        "# COMMAND ----------\n"
+        "rows = spark.range(3).count()\n"
+        "dbutils.notebook.exit(f\"hello {dbutils.widgets.get('who')} {rows}\")\n"
+    )
+    assert main(["notebook", "run", str(notebook), "--param", "who=lakehouse"]) == 0
+    assert capsys.readouterr().out.strip() == "hello lakehouse 3"
+
+    notebook.write_text(notebook.read_text().replace("spark.range(3)", "spark.range('x')"))
+    assert main(["notebook", "run", str(notebook)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("lakehouse: NotebookError: ")
+    assert "cell 2 (rows = spark.range('x').count())" in err[0]

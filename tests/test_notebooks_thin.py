@@ -10,7 +10,8 @@ import pytest
 from lakehouse.notebooks import parse_notebook
 
 REPO = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((REPO / "notebooks").glob("*.py"))
+NOTEBOOKS = sorted(p for p in (REPO / "notebooks").glob("*.py") if not p.name.startswith("_"))
+INCLUDES = sorted((REPO / "notebooks").glob("_*.py"))  # shared cells, pulled in with %run
 
 
 def _dataframe_methods() -> set[str]:
@@ -29,11 +30,12 @@ def test_every_layer_has_a_notebook() -> None:
     assert {"run_bronze", "run_silver", "run_gold", "run_pipeline"} <= names
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_is_thin(path: Path) -> None:
+def _check_thin(path: Path) -> ast.Module:
+    """Lakehouse-only imports, no DataFrame calls, at most 40 lines of code."""
     assert path.read_text().startswith("# Databricks notebook source\n")
-    tree = ast.parse(_code(path))
-    lines = [line for line in _code(path).splitlines() if line.strip() and not line.strip().startswith("#")]
+    code = _code(path)
+    tree = ast.parse(code)
+    lines = [line for line in code.splitlines() if line.strip() and not line.strip().startswith("#")]
     assert len(lines) <= 40, f"{path.name} has {len(lines)} lines of code"
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -44,8 +46,22 @@ def test_notebook_is_thin(path: Path) -> None:
         n.func.attr for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
     }
     assert not called & _dataframe_methods(), f"DataFrame methods used: {called & _dataframe_methods()}"
+    return tree
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_thin(path: Path) -> None:
+    tree = _check_thin(path)
     last = tree.body[-1]
     assert ast.unparse(last).startswith("dbutils.notebook.exit("), "must end with notebook.exit"
+    calls = [ast.unparse(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    assert calls.count("run_job") == 1, "one library call per notebook"
+
+
+@pytest.mark.parametrize("path", INCLUDES, ids=lambda p: p.name)
+def test_shared_include_is_thin_and_does_not_exit(path: Path) -> None:
+    tree = _check_thin(path)
+    assert "notebook.exit" not in ast.unparse(tree)
 
 
 def test_pipeline_notebook_rejects_unknown_layer(tmp_path: Path) -> None:
@@ -53,7 +69,7 @@ def test_pipeline_notebook_rejects_unknown_layer(tmp_path: Path) -> None:
 
     with pytest.raises(NotebookError) as info:
         run_notebook(REPO / "notebooks/run_pipeline.py", {"layer": "platinum"})
-    assert "cell 2" in str(info.value) and "platinum" in str(info.value)
+    assert "cell 3" in str(info.value) and "platinum" in str(info.value)
 
 
 def test_orchestration_rejects_wrong_config_before_spark(tmp_path: Path) -> None:
@@ -62,3 +78,24 @@ def test_orchestration_rejects_wrong_config_before_spark(tmp_path: Path) -> None
 
     with pytest.raises(ConfigError, match="file not found"):
         run_job(None, pipeline="nope", conf_dir=str(tmp_path))
+
+
+def test_layer_notebook_runs_one_layer_locally(spark, tmp_path: Path) -> None:
+    import json
+
+    from lakehouse.notebooks import run_notebook
+
+    (tmp_path / "landing" / "events").mkdir(parents=True)
+    (tmp_path / "landing" / "events" / "e.csv").write_text("id,kind\n1,a\n2,b\n")
+    pipeline = tmp_path / "p.yml"
+    pipeline.write_text(
+        f'pipeline: p\nstorage: {{root: "{tmp_path / "lake"}", landing: "{tmp_path / "landing"}"}}\n'
+        "datasets:\n  events:\n    source: {format: csv, options: {header: true}, schema: infer}\n"
+    )
+    params = {"pipeline": str(pipeline), "env": "", "dataset": "events"}
+    result = run_notebook(REPO / "notebooks/run_bronze.py", params, spark=spark)
+    summary = json.loads(result.exit_value or "{}")
+    assert summary["status"] == "succeeded"
+    assert list(summary["datasets"]["events"]) == ["bronze"]
+    assert summary["datasets"]["events"]["bronze"]["rows_written"] == 2
+    assert spark.read.format("delta").load(str(tmp_path / "lake/bronze/events")).count() == 2

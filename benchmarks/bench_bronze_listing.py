@@ -30,8 +30,11 @@ from lakehouse.spark import get_spark
 
 def _config(root: Path) -> PipelineConfig:
     source = {"format": "csv", "path": "ds", "schema": "infer", "options": {"header": True}}
-    tree = {"pipeline": "bench", "storage": {"root": str(root / "lake"), "landing": str(root / "landing")},
-            "datasets": {"ds": {"source": source}}}
+    tree = {
+        "pipeline": "bench",
+        "storage": {"root": str(root / "lake"), "landing": str(root / "landing")},
+        "datasets": {"ds": {"source": source}},
+    }
     (root / "pipeline.yml").write_text(json.dumps(tree))
     return load_config(root / "pipeline.yml", env=None)
 
@@ -92,14 +95,18 @@ def main() -> None:
     args = parser.parse_args()
     spark = get_spark(profile="test")
     bench(spark, 10, args.new, 1)  # warm up the JVM and Delta
-    print(f"| files already ingested | new files | run time (median of {args.repeat}) | runs "
-          "| list + ledger + diff |")
+    print(
+        f"| files already ingested | new files | run time (median of {args.repeat}) | runs "
+        "| list + ledger + diff |"
+    )
     print("|---:|---:|---:|---|---:|")
     for size in args.sizes:
         times, planning = bench(spark, size, args.new, args.repeat)
         runs = ", ".join(f"{t:.2f}" for t in times)
-        print(f"| {size:,} | {args.new} | {statistics.median(times):.2f} s | {runs} | {planning:.2f} s |",
-              flush=True)
+        print(
+            f"| {size:,} | {args.new} | {statistics.median(times):.2f} s | {runs} | {planning:.2f} s |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

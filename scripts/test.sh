@@ -4,5 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 mkdir -p reports
 exec .venv/bin/python -m pytest tests integration_tests --junitxml=reports/junit.xml "$@"

@@ -60,10 +60,12 @@ def test_rows_with_too_many_and_too_few_fields_are_kept_and_flagged(spark, tmp_p
     config = make_config(tmp_path)
     path = land(config, "rows.csv", "a,b,c\n1,x,\n2,y,z,extra\n3\n")
     run(spark, config)
-    expected = spark.createDataFrame([("1", "x", None), ("2", "y", "z"), ("3", None, None)],
-                                     "a string, b string, c string")
-    assert_df_equality(bronze(spark, config).select("a", "b", "c"), expected, ignore_row_order=True,
-                       ignore_nullable=True)
+    expected = spark.createDataFrame(
+        [("1", "x", None), ("2", "y", "z"), ("3", None, None)], "a string, b string, c string"
+    )
+    assert_df_equality(
+        bronze(spark, config).select("a", "b", "c"), expected, ignore_row_order=True, ignore_nullable=True
+    )
     found = sorted(rescued(spark, config), key=lambda r: r["_raw"])
     assert found == [
         {"_file": path, "_error": "row has 4 fields, header has 3", "_raw": "2,y,z,extra"},

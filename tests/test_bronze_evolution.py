@@ -24,8 +24,9 @@ def test_add_new_columns_evolves_the_table(spark, tmp_path: Path) -> None:
     result = run(spark, config)
     assert result.details["new_columns"] == ["c"]
     expected = spark.createDataFrame([("1", "x", None), ("2", "y", "extra")], "a string, b string, c string")
-    assert_df_equality(bronze(spark, config).select("a", "b", "c"), expected, ignore_row_order=True,
-                       ignore_nullable=True)
+    assert_df_equality(
+        bronze(spark, config).select("a", "b", "c"), expected, ignore_row_order=True, ignore_nullable=True
+    )
     assert bronze(spark, config).where("_rescued_data is not null").count() == 0
 
 
@@ -63,8 +64,9 @@ def test_infer_schema_takes_the_union_of_what_files_bring(spark, tmp_path: Path)
     land(config, "two.csv", "b,c\ny,z\n")
     run(spark, config)
     expected = spark.createDataFrame([("1", "x", None), (None, "y", "z")], "a string, b string, c string")
-    assert_df_equality(bronze(spark, config).select("a", "b", "c"), expected, ignore_row_order=True,
-                       ignore_nullable=True)
+    assert_df_equality(
+        bronze(spark, config).select("a", "b", "c"), expected, ignore_row_order=True, ignore_nullable=True
+    )
 
 
 def test_parquet_keeps_file_types(spark, tmp_path: Path) -> None:
@@ -83,7 +85,13 @@ def test_json_lines_and_multiline_keep_values_as_json_text(spark, tmp_path: Path
     # The array spans lines (needs multiLine); nested values compact so the text compares.
     land(config, "many.json", "[\n" + ",\n".join(json.dumps(d, separators=(",", ":")) for d in doc) + "\n]")
     run(spark, config)
-    expected = spark.createDataFrame([("1", '{"os":"15.1","apps":["x"]}', None), ("2", "plain", "true")],
-                                     "id string, info string, extra string")
-    assert_df_equality(bronze(spark, config).select("id", "info", "extra"), expected,
-                       ignore_row_order=True, ignore_nullable=True)
+    expected = spark.createDataFrame(
+        [("1", '{"os":"15.1","apps":["x"]}', None), ("2", "plain", "true")],
+        "id string, info string, extra string",
+    )
+    assert_df_equality(
+        bronze(spark, config).select("id", "info", "extra"),
+        expected,
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )

@@ -16,8 +16,12 @@ DATA_COLUMNS = ["a", "b", "_source_file", "_run_id", "_rescued_data"]
 
 
 def test_diff_splits_new_changed_and_known_without_spark() -> None:
-    listed = [FileEntry("file:/l/x", False, 10, 5), FileEntry("file:/l/y", False, 11, 6),
-              FileEntry("file:/l/z", False, 12, 7), FileEntry("file:/l/p", False, 1, 1)]
+    listed = [
+        FileEntry("file:/l/x", False, 10, 5),
+        FileEntry("file:/l/y", False, 11, 6),
+        FileEntry("file:/l/z", False, 12, 7),
+        FileEntry("file:/l/p", False, 1, 1),
+    ]
     diff = diff_files(listed, {"file:/l/x": (10, 5), "file:/l/y": (99, 6)}, {"file:/l/p"})
     assert [e.path for e in diff.new] == ["file:/l/z"]
     assert [e.path for e in diff.changed] == ["file:/l/y"]
@@ -38,11 +42,18 @@ def test_two_new_files_add_exactly_their_rows_and_rerun_adds_nothing(spark, tmp_
     assert (second.files, second.rows_written, second.table_version) == (2, 3, 1)
 
     expected = spark.createDataFrame(
-        [("1", "x", f1, "run-1", None), ("2", "y", f1, "run-1", None), ("3", "z", f2, "run-2", None),
-         ("4", None, f3, "run-2", None), ("5", "w", f3, "run-2", None)],
-        "a string, b string, _source_file string, _run_id string, _rescued_data string")
-    assert_df_equality(bronze(spark, config).select(*DATA_COLUMNS), expected, ignore_row_order=True,
-                       ignore_nullable=True)
+        [
+            ("1", "x", f1, "run-1", None),
+            ("2", "y", f1, "run-1", None),
+            ("3", "z", f2, "run-2", None),
+            ("4", None, f3, "run-2", None),
+            ("5", "w", f3, "run-2", None),
+        ],
+        "a string, b string, _source_file string, _run_id string, _rescued_data string",
+    )
+    assert_df_equality(
+        bronze(spark, config).select(*DATA_COLUMNS), expected, ignore_row_order=True, ignore_nullable=True
+    )
 
     third = run(spark, config, run_id="run-3")
     assert (third.files, third.rows_written, third.table_version) == (0, 0, 1)
@@ -55,9 +66,15 @@ def test_metadata_columns_have_their_types(spark, tmp_path: Path) -> None:
     land(config, "one.csv", "a,b\n1,x\n")
     run(spark, config)
     types = dict(bronze(spark, config).dtypes)
-    assert types == {"a": "string", "b": "string", "_source_file": "string",
-                     "_file_modified_at": "timestamp", "_ingested_at": "timestamp",
-                     "_run_id": "string", "_rescued_data": "string"}
+    assert types == {
+        "a": "string",
+        "b": "string",
+        "_source_file": "string",
+        "_file_modified_at": "timestamp",
+        "_ingested_at": "timestamp",
+        "_run_id": "string",
+        "_rescued_data": "string",
+    }
     mtime = Path(config.dataset(DATASET).source.path, "one.csv").stat().st_mtime
     row = bronze(spark, config).first()
     assert abs(row["_file_modified_at"].timestamp() - mtime) < 0.01
@@ -80,9 +97,22 @@ def test_sample_usage_lands_exactly_the_manifest_rows(spark, tmp_path: Path, rep
     manifest = json.loads((repo_root / "samples/MANIFEST.json").read_text())
     expected_rows = sum(f["data_rows"] for f in manifest["files"] if f["dataset"] == "usage")
     shutil.copytree(repo_root / "samples/landing/usage", tmp_path / "landing" / "usage")
-    config = make_config(tmp_path, path="usage", max_files_per_batch=4,
-                         contract=["device_id", "event_ts", "app", "cpu_pct", "mem_mb", "battery_pct",
-                                   "network", "owner_email", "firmware"])
+    config = make_config(
+        tmp_path,
+        path="usage",
+        max_files_per_batch=4,
+        contract=[
+            "device_id",
+            "event_ts",
+            "app",
+            "cpu_pct",
+            "mem_mb",
+            "battery_pct",
+            "network",
+            "owner_email",
+            "firmware",
+        ],
+    )
     result = run(spark, config)
     assert result.rows_written == expected_rows
     assert bronze(spark, config).count() == expected_rows

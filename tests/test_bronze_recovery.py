@@ -46,8 +46,13 @@ def test_sigkill_mid_run_then_rerun_neither_loses_nor_duplicates(spark, tmp_path
     _land_files(config, files=10, rows=7)
     plans = tmp_path / "lake/_checkpoints/bronze/ds/plans"
     env = {**os.environ, "LAKEHOUSE_LOG_FORMAT": "json"}
-    child = subprocess.Popen([sys.executable, "-c", CHILD, config.file], env=env, start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, config.file],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 300
     try:
         # Batches 0 and 1 are committed once batch 2 is planned; kill while batch 2 is written.

@@ -14,8 +14,9 @@ from lakehouse.results import LayerResult, RunContext
 DATASET = "ds"
 
 
-def make_config(tmp_path: Path, fmt: str = "csv", contract: list[str] | None = None,
-                **source: Any) -> PipelineConfig:
+def make_config(
+    tmp_path: Path, fmt: str = "csv", contract: list[str] | None = None, **source: Any
+) -> PipelineConfig:
     """A one-dataset pipeline with landing ``<tmp>/landing/ds`` and storage ``<tmp>/lake``."""
     (tmp_path / "landing" / DATASET).mkdir(parents=True, exist_ok=True)
     src: dict[str, Any] = {"format": fmt, "path": DATASET, "schema": "contract" if contract else "infer"}

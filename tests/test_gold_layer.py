@@ -13,12 +13,16 @@ from lakehouse.errors import QualityError
 from lakehouse.gold import publish, publish_derived
 from lakehouse.results import RunContext
 
-USAGE = ("device_id string, event_ts timestamp, app string, cpu_pct double, mem_mb int, battery_pct int, "
-         "network string, owner_email string, firmware string, _source_file string, "
-         "_ingested_at timestamp, _run_id string")
-CONFIG = ("device_id string, snapshot_ts timestamp, os_version string, model string, power_saving boolean, "
-          "brightness_pct int, apps_installed array<string>, _source_file string, _ingested_at timestamp, "
-          "_run_id string")
+USAGE = (
+    "device_id string, event_ts timestamp, app string, cpu_pct double, mem_mb int, battery_pct int, "
+    "network string, owner_email string, firmware string, _source_file string, "
+    "_ingested_at timestamp, _run_id string"
+)
+CONFIG = (
+    "device_id string, snapshot_ts timestamp, os_version string, model string, power_saving boolean, "
+    "brightness_pct int, apps_installed array<string>, _source_file string, _ingested_at timestamp, "
+    "_run_id string"
+)
 DAY = dt.datetime(2026, 11, 1)
 CTX = RunContext(run_id="run-1", pipeline="devices")
 
@@ -37,8 +41,10 @@ def _config(device, hour, os_version, model="nimbus-s", day=0):
 
 @pytest.fixture()
 def config(repo_root, tmp_path):
-    return load_config(repo_root / "conf/pipelines/devices.yml",
-                       environ={"LAKEHOUSE_ROOT": str(tmp_path), "LAKEHOUSE_LANDING": str(tmp_path)})
+    return load_config(
+        repo_root / "conf/pipelines/devices.yml",
+        environ={"LAKEHOUSE_ROOT": str(tmp_path), "LAKEHOUSE_LANDING": str(tmp_path)},
+    )
 
 
 def _land_silver(spark, config, name, rows, schema):
@@ -56,9 +62,18 @@ def _version(spark, path):
 
 def test_publish_is_incremental_and_a_rerun_changes_nothing(spark, config):
     usage = config.dataset("usage")
-    _land_silver(spark, config, "usage", [
-        _usage("dev-00001", 10, mem=10), _usage("dev-00001", 10, mem=12, ingested=1),
-        _usage("dev-00002", 10, mem=-1), _usage("dev-00003", 11, app=" Chat  App", network=None)], USAGE)
+    _land_silver(
+        spark,
+        config,
+        "usage",
+        [
+            _usage("dev-00001", 10, mem=10),
+            _usage("dev-00001", 10, mem=12, ingested=1),
+            _usage("dev-00002", 10, mem=-1),
+            _usage("dev-00003", 11, app=" Chat  App", network=None),
+        ],
+        USAGE,
+    )
     first = publish(spark, usage, config, CTX)
     assert (first.rows_read, first.rows_dropped, first.rows_written) == (4, 2, 2)
     assert first.details["rules"]["memory_positive"]["rows_failed"] == 1
@@ -66,14 +81,17 @@ def test_publish_is_incremental_and_a_rerun_changes_nothing(spark, config):
     version = _version(spark, gold_path)
     rows = _gold(spark, config, "usage").collect()
     assert sorted((r.device_id, r.app, r.mem_mb, r.network) for r in rows) == [
-        ("dev-00001", "mail", 12, "wifi"), ("dev-00003", "chat app", 100, "unknown")]
+        ("dev-00001", "mail", 12, "wifi"),
+        ("dev-00003", "chat app", 100, "unknown"),
+    ]
 
     rerun = publish(spark, usage, config, CTX)
     assert (rerun.rows_read, rerun.rows_written, rerun.table_version) == (0, 0, version)
     assert _version(spark, gold_path) == version
 
-    _land_silver(spark, config, "usage", [_usage("dev-00004", 9, day=1), _usage("dev-00003", 11, mem=7)],
-                 USAGE)
+    _land_silver(
+        spark, config, "usage", [_usage("dev-00004", 9, day=1), _usage("dev-00003", 11, mem=7)], USAGE
+    )
     third = publish(spark, usage, config, CTX)
     assert (third.rows_read, third.rows_written) == (2, 2)
     assert _gold(spark, config, "usage").count() == 3
@@ -96,12 +114,29 @@ def test_failing_expectation_keeps_gold_and_is_retried(spark, config):
 
 
 def test_derived_daily_usage_joins_the_configuration_valid_at_the_time(spark, config):
-    _land_silver(spark, config, "usage", [
-        _usage("dev-00001", 10, cpu=10.0, mem=100), _usage("dev-00001", 12, cpu=20.0, mem=300),
-        _usage("dev-00001", 8, day=1, cpu=30.0), _usage("dev-00002", 9, cpu=50.0)], USAGE)
-    _land_silver(spark, config, "device_config", [
-        _config("dev-00001", 9, "os1"), _config("dev-00001", 11, "os2", "nimbus-pro"),
-        _config("dev-00001", 11, "os2", "nimbus-pro", day=1)], CONFIG)  # unchanged: no new version
+    _land_silver(
+        spark,
+        config,
+        "usage",
+        [
+            _usage("dev-00001", 10, cpu=10.0, mem=100),
+            _usage("dev-00001", 12, cpu=20.0, mem=300),
+            _usage("dev-00001", 8, day=1, cpu=30.0),
+            _usage("dev-00002", 9, cpu=50.0),
+        ],
+        USAGE,
+    )
+    _land_silver(
+        spark,
+        config,
+        "device_config",
+        [
+            _config("dev-00001", 9, "os1"),
+            _config("dev-00001", 11, "os2", "nimbus-pro"),
+            _config("dev-00001", 11, "os2", "nimbus-pro", day=1),
+        ],
+        CONFIG,
+    )  # unchanged: no new version
     for name in ("usage", "device_config"):
         assert publish(spark, config.dataset(name), config, CTX).status == "succeeded"
     history = _gold(spark, config, "device_config_history")
@@ -109,12 +144,15 @@ def test_derived_daily_usage_joins_the_configuration_valid_at_the_time(spark, co
     spec = config.derived[0]
     result = publish_derived(spark, spec, config, CTX)
     assert (result.rows_read, result.rows_written) == (3, 3)
-    expected = spark.createDataFrame([
-        ("dev-00001", dt.date(2026, 11, 1), 2, 15.0, 300, 50, "os2", "nimbus-pro"),
-        ("dev-00001", dt.date(2026, 11, 2), 1, 30.0, 100, 50, "os2", "nimbus-pro"),
-        ("dev-00002", dt.date(2026, 11, 1), 1, 50.0, 100, 50, None, None)],
+    expected = spark.createDataFrame(
+        [
+            ("dev-00001", dt.date(2026, 11, 1), 2, 15.0, 300, 50, "os2", "nimbus-pro"),
+            ("dev-00001", dt.date(2026, 11, 2), 1, 30.0, 100, 50, "os2", "nimbus-pro"),
+            ("dev-00002", dt.date(2026, 11, 1), 1, 50.0, 100, 50, None, None),
+        ],
         "device_id string, usage_date date, events long, avg_cpu_pct double, max_mem_mb int, "
-        "min_battery_pct int, os_version string, model string")
+        "min_battery_pct int, os_version string, model string",
+    )
     actual = _gold(spark, config, "daily_device_usage").select(*expected.columns)
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
     publish_derived(spark, spec, config, CTX)  # recomputed partitions replace, never duplicate

@@ -53,17 +53,30 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
 EXPECTED = Path(__file__).resolve().parent / "data" / "expected"
 NULL_TOKENS = {"", "NA", "N/A", "null", "NULL"}
-QUARANTINED_KINDS = {"bad_type", "bad_timestamp", "out_of_range", "bad_pattern", "too_many_fields",
-                     "too_few_fields", "duplicate"}
+QUARANTINED_KINDS = {
+    "bad_type",
+    "bad_timestamp",
+    "out_of_range",
+    "bad_pattern",
+    "too_many_fields",
+    "too_few_fields",
+    "duplicate",
+}
 GOLD_TABLES = ("usage", "device_config_history", "daily_device_usage")
 
-COLUMNS = "device_id string, event_ts timestamp, app string, cpu_pct double, mem_mb int, " \
-          "battery_pct int, network string"
-DAILY_SCHEMA = ("device_id string, usage_date string, events long, avg_cpu_pct double, "
-                "max_mem_mb int, min_battery_pct int, os_version string, model string")
-HISTORY_SCHEMA = ("device_id string, snapshot_ts string, os_version string, model string, "
-                  "power_saving boolean, brightness_pct int, apps_installed array<string>, "
-                  "valid_from string, valid_to string, is_current boolean")
+COLUMNS = (
+    "device_id string, event_ts timestamp, app string, cpu_pct double, mem_mb int, "
+    "battery_pct int, network string"
+)
+DAILY_SCHEMA = (
+    "device_id string, usage_date string, events long, avg_cpu_pct double, "
+    "max_mem_mb int, min_battery_pct int, os_version string, model string"
+)
+HISTORY_SCHEMA = (
+    "device_id string, snapshot_ts string, os_version string, model string, "
+    "power_saving boolean, brightness_pct int, apps_installed array<string>, "
+    "valid_from string, valid_to string, is_current boolean"
+)
 TS = "yyyy-MM-dd HH:mm:ss"
 
 
@@ -104,17 +117,37 @@ def _int(value: str) -> int | None:
 
 
 def _expected_daily() -> list[tuple[Any, ...]]:
-    return [(r["device_id"], r["usage_date"], int(r["events"]), float(r["avg_cpu_pct"]),
-             _int(r["max_mem_mb"]), _int(r["min_battery_pct"]), _none(r["os_version"]),
-             _none(r["model"])) for r in _read_csv("daily_device_usage.csv")]
+    return [
+        (
+            r["device_id"],
+            r["usage_date"],
+            int(r["events"]),
+            float(r["avg_cpu_pct"]),
+            _int(r["max_mem_mb"]),
+            _int(r["min_battery_pct"]),
+            _none(r["os_version"]),
+            _none(r["model"]),
+        )
+        for r in _read_csv("daily_device_usage.csv")
+    ]
 
 
 def _expected_history() -> list[tuple[Any, ...]]:
-    return [(r["device_id"], r["snapshot_ts"], r["os_version"], _none(r["model"]),
-             {"true": True, "false": False, "": None}[r["power_saving"]], _int(r["brightness_pct"]),
-             r["apps_installed"].split("|") if r["apps_installed"] else [], r["valid_from"],
-             _none(r["valid_to"]), r["is_current"] == "true")
-            for r in _read_csv("device_config_history.csv")]
+    return [
+        (
+            r["device_id"],
+            r["snapshot_ts"],
+            r["os_version"],
+            _none(r["model"]),
+            {"true": True, "false": False, "": None}[r["power_saving"]],
+            _int(r["brightness_pct"]),
+            r["apps_installed"].split("|") if r["apps_installed"] else [],
+            r["valid_from"],
+            _none(r["valid_to"]),
+            r["is_current"] == "true",
+        )
+        for r in _read_csv("device_config_history.csv")
+    ]
 
 
 def _manifest() -> dict[str, Any]:
@@ -189,8 +222,13 @@ def test_expected_files_agree_with_the_samples() -> None:
     changed = {c["device_id"] for c in changes}
     equivalent = [d for d in manifest["defects"] if d["kind"] == "equivalent_representation"]
     assert len(equivalent) == 1
-    (same_device,) = {json.loads((SAMPLES / equivalent[0]["file"]).read_text(
-        encoding="utf-8").splitlines()[equivalent[0]["line"] - 1])["device_id"]}
+    (same_device,) = {
+        json.loads(
+            (SAMPLES / equivalent[0]["file"])
+            .read_text(encoding="utf-8")
+            .splitlines()[equivalent[0]["line"] - 1]
+        )["device_id"]
+    }
     assert len(versions[same_device]) == 1
     # dev-00005: brightness_pct "NA" (null token) on day 1, 86 afterwards -> one extra version.
     assert [r[5] for r in versions["dev-00005"]] == [None, 86]
@@ -208,27 +246,32 @@ def test_expected_files_agree_with_the_samples() -> None:
 def _versions(spark: SparkSession, config: PipelineConfig) -> dict[str, int]:
     """The Delta version of every table under ``<root>/gold`` (side tables included)."""
     gold = Path(config.storage.table("gold", "x")).parent
-    return {p.name: int(DeltaTable.forPath(spark, str(p)).history(1).collect()[0]["version"])
-            for p in sorted(gold.iterdir()) if (p / "_delta_log").is_dir()}
+    return {
+        p.name: int(DeltaTable.forPath(spark, str(p)).history(1).collect()[0]["version"])
+        for p in sorted(gold.iterdir())
+        if (p / "_delta_log").is_dir()
+    }
 
 
 @pytest.fixture(scope="module")
-def sample_run(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory
-               ) -> Iterator[tuple[PipelineConfig, RunSummary, dict[str, int]]]:
+def sample_run(
+    spark: SparkSession, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[PipelineConfig, RunSummary, dict[str, int]]]:
     """One run of the whole sample pipeline: (config, summary, gold table versions after it)."""
     root = tmp_path_factory.mktemp("sample_lakehouse")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LAKEHOUSE_PII_SALT", "test-salt")
-        config = load_config(REPO / "conf/pipelines/devices.yml", "local",
-                             overrides={"storage": {"root": str(root),
-                                                    "landing": str(SAMPLES / "landing")}})
+        config = load_config(
+            REPO / "conf/pipelines/devices.yml",
+            "local",
+            overrides={"storage": {"root": str(root), "landing": str(SAMPLES / "landing")}},
+        )
         summary = run_pipeline(spark, config, record=False)
         yield config, summary, _versions(spark, config)
 
 
 @pytest.fixture(scope="module")
-def rerun(spark: SparkSession, sample_run: tuple[PipelineConfig, RunSummary, dict[str, int]]
-          ) -> RunSummary:
+def rerun(spark: SparkSession, sample_run: tuple[PipelineConfig, RunSummary, dict[str, int]]) -> RunSummary:
     """The same pipeline run again with no new landing file."""
     config = sample_run[0]
     with pytest.MonkeyPatch.context() as mp:
@@ -241,14 +284,18 @@ def _gold(spark: SparkSession, config: PipelineConfig, table: str) -> DataFrame:
 
 
 @pytest.mark.slow
-def test_sample_run_succeeds_and_counts_add_up(sample_run: tuple[PipelineConfig, RunSummary, dict[str, int]]
-                                               ) -> None:
+def test_sample_run_succeeds_and_counts_add_up(
+    sample_run: tuple[PipelineConfig, RunSummary, dict[str, int]],
+) -> None:
     _, summary, versions = sample_run
     assert summary.status == "succeeded", summary.to_dict()
     usage_silver, usage_gold = summary.result("usage", "silver"), summary.result("usage", "gold")
     assert usage_gold.rows_read == usage_silver.rows_written
-    assert usage_gold.rows_written == usage_gold.rows_read - usage_gold.rows_dropped == \
-        len(_gold_usage_rows(_manifest()))
+    assert (
+        usage_gold.rows_written
+        == usage_gold.rows_read - usage_gold.rows_dropped
+        == len(_gold_usage_rows(_manifest()))
+    )
     assert summary.result("device_config", "silver").rows_quarantined == 2  # no device_id, model ??
     derived = summary.result("daily_device_usage", "gold")
     assert (derived.rows_written, derived.table_version) == (120, versions["daily_device_usage"])
@@ -256,43 +303,67 @@ def test_sample_run_succeeds_and_counts_add_up(sample_run: tuple[PipelineConfig,
 
 
 @pytest.mark.slow
-def test_sample_usage_gold_matches_expected(spark: SparkSession, sample_run: tuple[
-        PipelineConfig, RunSummary, dict[str, int]]) -> None:
+def test_sample_usage_gold_matches_expected(
+    spark: SparkSession, sample_run: tuple[PipelineConfig, RunSummary, dict[str, int]]
+) -> None:
     config = sample_run[0]
-    actual = _gold(spark, config, "usage").where(
-        "device_id = 'dev-00007' and to_date(event_ts) = '2026-11-01'").selectExpr(
-        *[c.split()[0] for c in COLUMNS.split(", ")])
-    assert_df_equality(actual, spark.createDataFrame(EXPECTED_DEV_00007, COLUMNS), ignore_row_order=True,
-                       ignore_nullable=True)
+    actual = (
+        _gold(spark, config, "usage")
+        .where("device_id = 'dev-00007' and to_date(event_ts) = '2026-11-01'")
+        .selectExpr(*[c.split()[0] for c in COLUMNS.split(", ")])
+    )
+    assert_df_equality(
+        actual,
+        spark.createDataFrame(EXPECTED_DEV_00007, COLUMNS),
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
 
 
 @pytest.mark.slow
-def test_sample_device_config_history_matches_expected(spark: SparkSession, sample_run: tuple[
-        PipelineConfig, RunSummary, dict[str, int]]) -> None:
+def test_sample_device_config_history_matches_expected(
+    spark: SparkSession, sample_run: tuple[PipelineConfig, RunSummary, dict[str, int]]
+) -> None:
     config = sample_run[0]
     actual = _gold(spark, config, "device_config_history").selectExpr(
-        "device_id", f"date_format(snapshot_ts, '{TS}') as snapshot_ts", "os_version", "model",
-        "power_saving", "brightness_pct", "apps_installed",
-        f"date_format(valid_from, '{TS}') as valid_from", f"date_format(valid_to, '{TS}') as valid_to",
-        "is_current")
+        "device_id",
+        f"date_format(snapshot_ts, '{TS}') as snapshot_ts",
+        "os_version",
+        "model",
+        "power_saving",
+        "brightness_pct",
+        "apps_installed",
+        f"date_format(valid_from, '{TS}') as valid_from",
+        f"date_format(valid_to, '{TS}') as valid_to",
+        "is_current",
+    )
     expected = spark.createDataFrame(_expected_history(), HISTORY_SCHEMA)
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
 
 
 @pytest.mark.slow
-def test_sample_daily_device_usage_matches_expected(spark: SparkSession, sample_run: tuple[
-        PipelineConfig, RunSummary, dict[str, int]]) -> None:
+def test_sample_daily_device_usage_matches_expected(
+    spark: SparkSession, sample_run: tuple[PipelineConfig, RunSummary, dict[str, int]]
+) -> None:
     config = sample_run[0]
     actual = _gold(spark, config, "daily_device_usage").selectExpr(
-        "device_id", "cast(usage_date as string) as usage_date", "events", "avg_cpu_pct",
-        "max_mem_mb", "min_battery_pct", "os_version", "model")
+        "device_id",
+        "cast(usage_date as string) as usage_date",
+        "events",
+        "avg_cpu_pct",
+        "max_mem_mb",
+        "min_battery_pct",
+        "os_version",
+        "model",
+    )
     expected = spark.createDataFrame(_expected_daily(), DAILY_SCHEMA)
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
 
 
 @pytest.mark.slow
-def test_sample_rerun_changes_no_gold_table_version(spark: SparkSession, sample_run: tuple[
-        PipelineConfig, RunSummary, dict[str, int]], rerun: RunSummary) -> None:
+def test_sample_rerun_changes_no_gold_table_version(
+    spark: SparkSession, sample_run: tuple[PipelineConfig, RunSummary, dict[str, int]], rerun: RunSummary
+) -> None:
     config, _, before = sample_run
     assert rerun.status == "succeeded", rerun.to_dict()
     assert all(r.rows_written == 0 for r in rerun.results), rerun.to_dict()
@@ -303,8 +374,9 @@ def test_sample_rerun_changes_no_gold_table_version(spark: SparkSession, sample_
 
 
 @pytest.mark.slow
-def test_sample_derived_republishes_when_one_input_changes(spark: SparkSession, sample_run: tuple[
-        PipelineConfig, RunSummary, dict[str, int]], rerun: RunSummary) -> None:
+def test_sample_derived_republishes_when_one_input_changes(
+    spark: SparkSession, sample_run: tuple[PipelineConfig, RunSummary, dict[str, int]], rerun: RunSummary
+) -> None:
     """A new Delta version of one input (here a data-neutral property change) republishes.
 
     Runs after the rerun test: it adds a version to gold/usage.
@@ -317,9 +389,14 @@ def test_sample_derived_republishes_when_one_input_changes(spark: SparkSession, 
     result = publish_derived(spark, spec, config, ctx)
     assert "skipped" not in result.details
     assert (result.rows_written, result.table_version) == (120, before["daily_device_usage"] + 1)
-    metadata = json.loads(DeltaTable.forPath(spark, config.storage.table("gold", spec.name))
-                          .history(1).collect()[0]["userMetadata"])["lakehouse_derived"]
-    assert metadata["inputs"] == {"gold/usage": before["usage"] + 1,
-                                  "gold/device_config_history": before["device_config_history"]}
+    metadata = json.loads(
+        DeltaTable.forPath(spark, config.storage.table("gold", spec.name))
+        .history(1)
+        .collect()[0]["userMetadata"]
+    )["lakehouse_derived"]
+    assert metadata["inputs"] == {
+        "gold/usage": before["usage"] + 1,
+        "gold/device_config_history": before["device_config_history"],
+    }
     again = publish_derived(spark, spec, config, ctx)
     assert (again.details, again.table_version) == ({"skipped": SKIP_REASON}, result.table_version)

@@ -28,13 +28,16 @@ def test_parse_row_and_aggregate_rules():
     assert fresh.params == {"column": "event_ts", "max_age": "2h"} and fresh.action == "warn"
 
 
-@pytest.mark.parametrize("value, message", [
-    ({"name": "x", "rule": "a > 0", "unique": ["a"]}, "exactly one rule kind"),
-    ({"name": "x", "unique": ["a"], "action": "drop"}, "drop applies to row rules only"),
-    ({"name": "x", "freshness": {"column": "ts"}}, "missing keys \\['max_age'\\]"),
-    ({"name": "x", "references": {"columns": ["a"]}}, "needs a table"),
-    ({"name": "x", "rule": "a > 0", "threshold": 2}, "out of range"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ({"name": "x", "rule": "a > 0", "unique": ["a"]}, "exactly one rule kind"),
+        ({"name": "x", "unique": ["a"], "action": "drop"}, "drop applies to row rules only"),
+        ({"name": "x", "freshness": {"column": "ts"}}, "missing keys \\['max_age'\\]"),
+        ({"name": "x", "references": {"columns": ["a"]}}, "needs a table"),
+        ({"name": "x", "rule": "a > 0", "threshold": 2}, "out of range"),
+    ],
+)
 def test_parse_errors_are_located(value, message):
     with pytest.raises(ConfigError, match=message) as info:
         parse_expectation(_node(value))
@@ -42,8 +45,12 @@ def test_parse_errors_are_located(value, message):
 
 
 def _usage(spark):
-    rows = [("d1", T0, 100, 10.0), ("d2", T0, -5, None), ("d3", T0 - dt.timedelta(hours=5), None, 50.0),
-            ("d1", T0, 200, 99.5)]
+    rows = [
+        ("d1", T0, 100, 10.0),
+        ("d2", T0, -5, None),
+        ("d3", T0 - dt.timedelta(hours=5), None, 50.0),
+        ("d1", T0, 200, 99.5),
+    ]
     return spark.createDataFrame(rows, SCHEMA)
 
 
@@ -55,10 +62,13 @@ def _eval(spark, df, *rules, **kw):
 
 def test_row_rules_one_pass_null_counts_as_failed_and_thresholds(spark):
     df = _usage(spark)
-    out = _eval(spark, df,
-                Expectation("mem", "row", "fail", rule="mem_mb > 0"),
-                Expectation("mem_loose", "row", "fail", rule="mem_mb > 0", threshold=0.5),
-                Expectation("cpu", "row", "warn", rule="cpu_pct < 99"))
+    out = _eval(
+        spark,
+        df,
+        Expectation("mem", "row", "fail", rule="mem_mb > 0"),
+        Expectation("mem_loose", "row", "fail", rule="mem_mb > 0", threshold=0.5),
+        Expectation("cpu", "row", "warn", rule="cpu_pct < 99"),
+    )
     mem = out["mem"]
     assert (mem.rows_checked, mem.rows_failed, mem.passed, mem.tripped) == (4, 2, False, True)
     assert sorted(mem.sample_keys) == ["d2|2026-11-01 10:00:00", "d3|2026-11-01 05:00:00"]
@@ -69,20 +79,27 @@ def test_row_rules_one_pass_null_counts_as_failed_and_thresholds(spark):
 
 def test_drop_rule_trips_only_with_an_explicit_threshold(spark):
     df = _usage(spark)
-    out = _eval(spark, df, Expectation("d", "row", "drop", rule="mem_mb > 0"),
-                Expectation("d_capped", "row", "drop", rule="mem_mb > 0", threshold=0.25))
+    out = _eval(
+        spark,
+        df,
+        Expectation("d", "row", "drop", rule="mem_mb > 0"),
+        Expectation("d_capped", "row", "drop", rule="mem_mb > 0", threshold=0.25),
+    )
     assert out["d"].rows_failed == 2 and not out["d"].tripped
     assert out["d_capped"].tripped
 
 
 def test_row_count_null_ratio_and_generic_aggregate(spark):
     df = _usage(spark)
-    out = _eval(spark, df,
-                Expectation("rows", "row_count", "fail", params={"min": 1, "max": 3}),
-                Expectation("nulls", "null_ratio", "warn", params={"column": "cpu_pct", "max": 0.3}),
-                Expectation("nulls_ok", "null_ratio", "warn", params={"column": "cpu_pct", "max": 0.25}),
-                Expectation("agg", "aggregate", "fail", params={"value": "max(mem_mb) >= 200"}),
-                Expectation("agg_bad", "aggregate", "fail", params={"value": "avg(cpu_pct) > 90"}))
+    out = _eval(
+        spark,
+        df,
+        Expectation("rows", "row_count", "fail", params={"min": 1, "max": 3}),
+        Expectation("nulls", "null_ratio", "warn", params={"column": "cpu_pct", "max": 0.3}),
+        Expectation("nulls_ok", "null_ratio", "warn", params={"column": "cpu_pct", "max": 0.25}),
+        Expectation("agg", "aggregate", "fail", params={"value": "max(mem_mb) >= 200"}),
+        Expectation("agg_bad", "aggregate", "fail", params={"value": "avg(cpu_pct) > 90"}),
+    )
     assert (out["rows"].passed, out["rows"].observed) == (False, "4")
     assert out["nulls"].passed and out["nulls"].rows_failed == 1
     assert out["nulls_ok"].passed  # 1/4 == 0.25 is allowed
@@ -99,9 +116,14 @@ def test_freshness_against_reference_time(spark):
 
 def test_unique_reports_duplicated_keys_with_counts(spark):
     df = _usage(spark)
-    out = _eval(spark, df, Expectation("u", "unique", "fail", params={"columns": ["device_id", "event_ts"]}),
-                Expectation("u_loose", "unique", "fail", threshold=0.5,
-                            params={"columns": ["device_id", "event_ts"]}))
+    out = _eval(
+        spark,
+        df,
+        Expectation("u", "unique", "fail", params={"columns": ["device_id", "event_ts"]}),
+        Expectation(
+            "u_loose", "unique", "fail", threshold=0.5, params={"columns": ["device_id", "event_ts"]}
+        ),
+    )
     assert (out["u"].rows_failed, out["u"].passed) == (2, False)
     assert out["u"].sample_keys == ["d1|2026-11-01 10:00:00 (x2)"]
     assert out["u_loose"].passed
@@ -111,11 +133,18 @@ def test_references_against_a_gold_table(spark, tmp_path):
     devices = str(tmp_path / "devices")
     spark.createDataFrame([("d1",), ("d2",)], "id string").write.format("delta").save(devices)
     df = _usage(spark)
-    rule = Expectation("ref", "references", "fail", params={"columns": ["device_id"], "table": "devices",
-                                                            "to_columns": ["id"]})
+    rule = Expectation(
+        "ref",
+        "references",
+        "fail",
+        params={"columns": ["device_id"], "table": "devices", "to_columns": ["id"]},
+    )
     out = _eval(spark, df, rule, resolve=lambda name: str(tmp_path / name))
     assert (out["ref"].rows_failed, out["ref"].sample_keys, out["ref"].passed) == (
-        1, ["d3|2026-11-01 05:00:00"], False)
+        1,
+        ["d3|2026-11-01 05:00:00"],
+        False,
+    )
 
 
 def test_bad_rule_sql_is_a_config_error(spark):
@@ -128,8 +157,17 @@ def test_results_are_appended_to_the_metrics_table(spark, tmp_path):
 
     path = str(tmp_path / "_expectations")
     ctx = RunContext(run_id="r1", pipeline="devices")
-    write_metrics(spark, [RuleResult("mem", "row", "drop", 4, 2, False, 0.0, ["d2"])], path, ctx,
-                  "usage", "/gold/usage")
+    write_metrics(
+        spark, [RuleResult("mem", "row", "drop", 4, 2, False, 0.0, ["d2"])], path, ctx, "usage", "/gold/usage"
+    )
     row = spark.read.format("delta").load(path).collect()[0]
-    assert (row.run_id, row.dataset, row.rule, row.action, row.rows_checked, row.rows_failed,
-            row.passed, row.sample_keys) == ("r1", "usage", "mem", "drop", 4, 2, False, ["d2"])
+    assert (
+        row.run_id,
+        row.dataset,
+        row.rule,
+        row.action,
+        row.rows_checked,
+        row.rows_failed,
+        row.passed,
+        row.sample_keys,
+    ) == ("r1", "usage", "mem", "drop", 4, 2, False, ["d2"])

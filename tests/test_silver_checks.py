@@ -39,45 +39,64 @@ def _ids(df):
 
 
 def test_each_rule_gives_its_reason_with_the_original_value(spark):
-    valid, rejected = _route(spark, [
-        ("ok", "dev-001", "50", "wifi", "mail"),
-        ("null_id", "NA", "1", "4g", "mail"),
-        ("pattern", "dev-1x1", "1", "4g", "mail"),
-        ("cast", "dev-002", "abc", "4g", "mail"),
-        ("min", "dev-003", "-1", "4g", "mail"),
-        ("max", "dev-004", "140.0", "4g", "mail"),
-        ("allowed", "dev-005", "1", "3g", "mail"),
-        ("length", "dev-006", "1", "4g", "browser"),
-    ])
+    valid, rejected = _route(
+        spark,
+        [
+            ("ok", "dev-001", "50", "wifi", "mail"),
+            ("null_id", "NA", "1", "4g", "mail"),
+            ("pattern", "dev-1x1", "1", "4g", "mail"),
+            ("cast", "dev-002", "abc", "4g", "mail"),
+            ("min", "dev-003", "-1", "4g", "mail"),
+            ("max", "dev-004", "140.0", "4g", "mail"),
+            ("allowed", "dev-005", "1", "3g", "mail"),
+            ("length", "dev-006", "1", "4g", "browser"),
+        ],
+    )
     assert _ids(valid) == ["ok"]
-    expected = _reasons(spark, [
-        ("null_id", [("id", "not_null", "NA", "column is null or a null token")]),
-        ("pattern", [("id", "pattern", "dev-1x1", "does not match the pattern ^dev-[0-9]{3}$")]),
-        ("cast", [("cpu", "cast", "abc", "not a valid double")]),
-        ("min", [("cpu", "min", "-1", "below the minimum 0")]),
-        ("max", [("cpu", "max", "140.0", "above the maximum 100")]),
-        ("allowed", [("net", "allowed", "3g", "not one of the allowed values wifi, 4g")]),
-        ("length", [("app", "max_length", "browser", "longer than 5 characters")]),
-    ])
-    assert_df_equality(rejected.select("_source_file", "_reasons"), expected,
-                       ignore_row_order=True, ignore_nullable=True)
+    expected = _reasons(
+        spark,
+        [
+            ("null_id", [("id", "not_null", "NA", "column is null or a null token")]),
+            ("pattern", [("id", "pattern", "dev-1x1", "does not match the pattern ^dev-[0-9]{3}$")]),
+            ("cast", [("cpu", "cast", "abc", "not a valid double")]),
+            ("min", [("cpu", "min", "-1", "below the minimum 0")]),
+            ("max", [("cpu", "max", "140.0", "above the maximum 100")]),
+            ("allowed", [("net", "allowed", "3g", "not one of the allowed values wifi, 4g")]),
+            ("length", [("app", "max_length", "browser", "longer than 5 characters")]),
+        ],
+    )
+    assert_df_equality(
+        rejected.select("_source_file", "_reasons"), expected, ignore_row_order=True, ignore_nullable=True
+    )
 
 
 def test_several_failures_make_one_quarantine_row_with_all_reasons(spark):
     valid, rejected = _route(spark, [("bad", " dev-12 ", "x", "5g", "toolong")])
     assert valid.count() == 0
-    expected = _reasons(spark, [("bad", [
-        ("id", "pattern", " dev-12 ", "does not match the pattern ^dev-[0-9]{3}$"),
-        ("cpu", "cast", "x", "not a valid double"),
-        ("net", "allowed", "5g", "not one of the allowed values wifi, 4g"),
-        ("app", "max_length", "toolong", "longer than 5 characters"),
-    ])])
+    expected = _reasons(
+        spark,
+        [
+            (
+                "bad",
+                [
+                    ("id", "pattern", " dev-12 ", "does not match the pattern ^dev-[0-9]{3}$"),
+                    ("cpu", "cast", "x", "not a valid double"),
+                    ("net", "allowed", "5g", "not one of the allowed values wifi, 4g"),
+                    ("app", "max_length", "toolong", "longer than 5 characters"),
+                ],
+            )
+        ],
+    )
     assert_df_equality(rejected.select("_source_file", "_reasons"), expected, ignore_nullable=True)
 
 
 def test_nulls_pass_value_rules_and_each_row_lands_exactly_once(spark):
-    rows = [("all_null", "dev-001", None, None, None), ("tokens", "dev-002", "NA", "", "NA"),
-            ("null_key", None, None, None, None), ("ok", "dev-003", "0", "4g", "")]
+    rows = [
+        ("all_null", "dev-001", None, None, None),
+        ("tokens", "dev-002", "NA", "", "NA"),
+        ("null_key", None, None, None, None),
+        ("ok", "dev-003", "0", "4g", ""),
+    ]
     valid, rejected = _route(spark, rows)
     assert _ids(valid) == ["all_null", "ok", "tokens"]
     assert _ids(rejected) == ["null_key"]
@@ -95,23 +114,43 @@ def test_duplicate_keys_keep_latest_and_quarantine_the_rest(spark):
     contract = Contract(columns=(ColumnSpec("id"), ColumnSpec("v", "int")), primary_key=("id",))
     schema = "_source_file string, _ingested_at timestamp, id string, v string"
     t1, t2 = dt.datetime(2026, 11, 1), dt.datetime(2026, 11, 2)
-    valid, rejected = _route(spark, [
-        ("a1", t1, "A", "1"), ("a2", t2, "A", "2"), ("a3", t1, "A", "3"),
-        ("b1", t1, "B", "x"), ("b2", t1, "B", "5"),   # b1 fails a cast: b2 is not its duplicate
-        ("c1", t1, None, "1"),
-    ], contract, schema)
+    valid, rejected = _route(
+        spark,
+        [
+            ("a1", t1, "A", "1"),
+            ("a2", t2, "A", "2"),
+            ("a3", t1, "A", "3"),
+            ("b1", t1, "B", "x"),
+            ("b2", t1, "B", "5"),  # b1 fails a cast: b2 is not its duplicate
+            ("c1", t1, None, "1"),
+        ],
+        contract,
+        schema,
+    )
     kept = spark.createDataFrame([("a2", "A", 2), ("b2", "B", 5)], "_source_file string, id string, v int")
-    assert_df_equality(valid.select("_source_file", "id", "v"), kept,
-                       ignore_row_order=True, ignore_nullable=True)
-    dup = [("id", "duplicate_key", '{"id":"A"}',
-            "duplicate primary key in this batch; the latest ingested row was kept")]
-    expected = _reasons(spark, [
-        ("a1", dup), ("a3", dup),
-        ("b1", [("v", "cast", "x", "not a valid int")]),
-        ("c1", [("id", "not_null", None, "primary key column is null or a null token")]),
-    ])
-    assert_df_equality(rejected.select("_source_file", "_reasons"), expected,
-                       ignore_row_order=True, ignore_nullable=True)
+    assert_df_equality(
+        valid.select("_source_file", "id", "v"), kept, ignore_row_order=True, ignore_nullable=True
+    )
+    dup = [
+        (
+            "id",
+            "duplicate_key",
+            '{"id":"A"}',
+            "duplicate primary key in this batch; the latest ingested row was kept",
+        )
+    ]
+    expected = _reasons(
+        spark,
+        [
+            ("a1", dup),
+            ("a3", dup),
+            ("b1", [("v", "cast", "x", "not a valid int")]),
+            ("c1", [("id", "not_null", None, "primary key column is null or a null token")]),
+        ],
+    )
+    assert_df_equality(
+        rejected.select("_source_file", "_reasons"), expected, ignore_row_order=True, ignore_nullable=True
+    )
 
 
 def test_rescued_data_quarantined_or_flagged(spark):
@@ -120,8 +159,22 @@ def test_rescued_data_quarantined_or_flagged(spark):
     quarantine = Contract(columns=(ColumnSpec("id"),), rescued_data="quarantine")
     valid, rejected = _route(spark, rows, quarantine, schema)
     assert _ids(valid) == ["ok"]
-    expected = _reasons(spark, [("r", [("_rescued_data", "rescued_data", '{"extra":"1"}',
-                                        "row has values that did not fit the schema")])])
+    expected = _reasons(
+        spark,
+        [
+            (
+                "r",
+                [
+                    (
+                        "_rescued_data",
+                        "rescued_data",
+                        '{"extra":"1"}',
+                        "row has values that did not fit the schema",
+                    )
+                ],
+            )
+        ],
+    )
     assert_df_equality(rejected.select("_source_file", "_reasons"), expected, ignore_nullable=True)
     flag = Contract(columns=(ColumnSpec("id"),), rescued_data="flag")
     valid, rejected = _route(spark, rows, flag, schema)

@@ -16,9 +16,11 @@ from lakehouse.results import RunContext
 from lakehouse.silver import process
 
 T0 = dt.datetime(2026, 11, 1, 8, 0)
-BRONZE = ("device_id string, event_ts string, cpu_pct string, network string, "
-          "_source_file string, _file_modified_at timestamp, _ingested_at timestamp, "
-          "_run_id string, _rescued_data string")
+BRONZE = (
+    "device_id string, event_ts string, cpu_pct string, network string, "
+    "_source_file string, _file_modified_at timestamp, _ingested_at timestamp, "
+    "_run_id string, _rescued_data string"
+)
 
 
 def make_config(root, *, max_rate=None, rescued="quarantine", extra_columns=()):
@@ -36,8 +38,11 @@ def make_config(root, *, max_rate=None, rescued="quarantine", extra_columns=()):
     }
     if max_rate is not None:
         contract["max_quarantine_rate"] = max_rate
-    tree = {"pipeline": "t", "storage": {"root": str(root)},
-            "datasets": {"usage": {"source": {"format": "csv", "path": "usage"}, "contract": contract}}}
+    tree = {
+        "pipeline": "t",
+        "storage": {"root": str(root)},
+        "datasets": {"usage": {"source": {"format": "csv", "path": "usage"}, "contract": contract}},
+    }
     return build_pipeline(tree, Origins("test.yml"), None, "test.yml")
 
 
@@ -45,8 +50,13 @@ def land(spark, config, rows, schema=BRONZE, source_file="f1.csv"):
     """Append rows to the bronze table as the bronze layer would (metadata added if absent)."""
     width = schema.count(",") + 1
     full = [r if len(r) == width else (*r, source_file, T0, T0, "bronze-run", None) for r in rows]
-    (spark.createDataFrame(full, schema).write.format("delta").mode("append")
-     .option("mergeSchema", "true").save(config.dataset("usage").bronze_path))
+    (
+        spark.createDataFrame(full, schema)
+        .write.format("delta")
+        .mode("append")
+        .option("mergeSchema", "true")
+        .save(config.dataset("usage").bronze_path)
+    )
 
 
 def run(spark, config, run_id="silver-1"):
@@ -70,11 +80,12 @@ def version(spark, path):
     return spark.sql(f"DESCRIBE HISTORY delta.`{path}`").agg(F.max("version")).first()[0]
 
 
-GOOD = [("dev-00001", "2026-11-01 10:00:00", "12.5", "wifi"),
-        ("dev-00002", "2026-11-01 10:00:00", "NA", "4g"),
-        ("dev-00003", "2026-11-01 10:00:00", "99", None)]
-BAD = [("dev-12a45", "2026-11-01 10:00:00", "1", "wifi"),
-       ("dev-00004", "2026-13-45 99:00:00", "abc", "wifi")]
+GOOD = [
+    ("dev-00001", "2026-11-01 10:00:00", "12.5", "wifi"),
+    ("dev-00002", "2026-11-01 10:00:00", "NA", "4g"),
+    ("dev-00003", "2026-11-01 10:00:00", "99", None),
+]
+BAD = [("dev-12a45", "2026-11-01 10:00:00", "1", "wifi"), ("dev-00004", "2026-13-45 99:00:00", "abc", "wifi")]
 
 
 def test_first_run_writes_typed_silver_and_readable_quarantine(spark, tmp_path):
@@ -85,26 +96,42 @@ def test_first_run_writes_typed_silver_and_readable_quarantine(spark, tmp_path):
     ds = config.dataset("usage")
     silver = spark.read.format("delta").load(ds.silver_path)
     expected = spark.createDataFrame(
-        [("dev-00001", dt.datetime(2026, 11, 1, 10), 12.5, "wifi", "f1.csv", T0, "silver-1"),
-         ("dev-00002", dt.datetime(2026, 11, 1, 10), None, "4g", "f1.csv", T0, "silver-1"),
-         ("dev-00003", dt.datetime(2026, 11, 1, 10), 99.0, None, "f1.csv", T0, "silver-1")],
+        [
+            ("dev-00001", dt.datetime(2026, 11, 1, 10), 12.5, "wifi", "f1.csv", T0, "silver-1"),
+            ("dev-00002", dt.datetime(2026, 11, 1, 10), None, "4g", "f1.csv", T0, "silver-1"),
+            ("dev-00003", dt.datetime(2026, 11, 1, 10), 99.0, None, "f1.csv", T0, "silver-1"),
+        ],
         "device_id string, event_ts timestamp, cpu double, network string, "
-        "_source_file string, _ingested_at timestamp, _run_id string")
+        "_source_file string, _ingested_at timestamp, _run_id string",
+    )
     assert_df_equality(silver, expected, ignore_row_order=True, ignore_nullable=True)
     quarantine = spark.read.format("delta").load(ds.quarantine_path)
-    assert quarantine.columns == ["_source_file", "_ingested_at", "_run_id", "_quarantined_at", "_raw",
-                                  "_reasons"]
-    got = {r["_raw"]: sorted((x.column, x.rule, x.value) for x in r["_reasons"])
-           for r in quarantine.collect()}
+    assert quarantine.columns == [
+        "_source_file",
+        "_ingested_at",
+        "_run_id",
+        "_quarantined_at",
+        "_raw",
+        "_reasons",
+    ]
+    got = {
+        r["_raw"]: sorted((x.column, x.rule, x.value) for x in r["_reasons"]) for r in quarantine.collect()
+    }
     assert got == {
-        '{"device_id":"dev-12a45","event_ts":"2026-11-01 10:00:00","cpu_pct":"1","network":"wifi"}':
-            [("device_id", "pattern", "dev-12a45")],
-        '{"device_id":"dev-00004","event_ts":"2026-13-45 99:00:00","cpu_pct":"abc","network":"wifi"}':
-            [("cpu", "cast", "abc"), ("event_ts", "cast", "2026-13-45 99:00:00")],
+        '{"device_id":"dev-12a45","event_ts":"2026-11-01 10:00:00","cpu_pct":"1","network":"wifi"}': [
+            ("device_id", "pattern", "dev-12a45")
+        ],
+        '{"device_id":"dev-00004","event_ts":"2026-13-45 99:00:00","cpu_pct":"abc","network":"wifi"}': [
+            ("cpu", "cast", "abc"),
+            ("event_ts", "cast", "2026-13-45 99:00:00"),
+        ],
     }
     assert result.table_version == version(spark, ds.silver_path)
     assert {(r["rule"], r["column"]) for r in result.details["top_reasons"]} == {
-        ("pattern", "device_id"), ("cast", "cpu"), ("cast", "event_ts")}
+        ("pattern", "device_id"),
+        ("cast", "cpu"),
+        ("cast", "event_ts"),
+    }
     # A second Delta implementation reads the same tables.
     assert delta_rs_rows(ds.silver_path) == silver.count() == 3
     assert delta_rs_rows(ds.quarantine_path) == quarantine.count() == 2

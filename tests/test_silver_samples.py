@@ -30,23 +30,32 @@ QUARANTINED_AS = {
 @pytest.mark.slow
 def test_sample_pipeline_routes_every_row(spark, tmp_path, repo_root, monkeypatch):
     monkeypatch.setenv("LAKEHOUSE_PII_SALT", "sample-salt")
-    environ = {"LAKEHOUSE_ROOT": str(tmp_path), "LAKEHOUSE_LANDING": str(repo_root / "samples/landing"),
-               "LAKEHOUSE_PII_SALT": "sample-salt"}
+    environ = {
+        "LAKEHOUSE_ROOT": str(tmp_path),
+        "LAKEHOUSE_LANDING": str(repo_root / "samples/landing"),
+        "LAKEHOUSE_PII_SALT": "sample-salt",
+    }
     config = load_config(repo_root / "conf/pipelines/devices.yml", env="local", environ=environ)
     summary = run_pipeline(spark, config, layers=("bronze", "silver"), record=False)
     assert summary.status == "succeeded", summary.error
 
     manifest = json.loads((repo_root / "samples/MANIFEST.json").read_text())
-    expected = collections.Counter(QUARANTINED_AS[d["kind"]] for d in manifest["defects"]
-                                   if d["kind"] in QUARANTINED_AS)
+    expected = collections.Counter(
+        QUARANTINED_AS[d["kind"]] for d in manifest["defects"] if d["kind"] in QUARANTINED_AS
+    )
     found: collections.Counter[tuple[str, str]] = collections.Counter()
     for name in ("usage", "device_config"):
         result = summary.result(name, "silver")
         bronze = summary.result(name, "bronze")
         assert result is not None and bronze is not None
         assert result.rows_read == bronze.rows_written == result.rows_written + result.rows_quarantined
-        reasons = (spark.read.format("delta").load(config.dataset(name).quarantine_path)
-                   .select(F.explode("_reasons").alias("r")).groupBy("r.rule", "r.column").count())
+        reasons = (
+            spark.read.format("delta")
+            .load(config.dataset(name).quarantine_path)
+            .select(F.explode("_reasons").alias("r"))
+            .groupBy("r.rule", "r.column")
+            .count()
+        )
         found.update({(r["rule"], r["column"]): r["count"] for r in reasons.collect()})
     # Every sample batch arrives in one run here, so re-delivered duplicates are in-batch too.
     assert found == expected

@@ -13,11 +13,13 @@ from lakehouse.transforms import cleanse
 
 
 def test_standardize_trims_collapses_and_lowercases(spark):
-    df = spark.createDataFrame([("  Mail  App ", " WiFi", 1), (None, "4G ", 2)],
-                               "app string, network string, n int")
+    df = spark.createDataFrame(
+        [("  Mail  App ", " WiFi", 1), (None, "4G ", 2)], "app string, network string, n int"
+    )
     out = cleanse.with_standardized_strings(df, ["app", "network"], case="lower")
-    expected = spark.createDataFrame([("mail app", "wifi", 1), (None, "4g", 2)],
-                                     "app string, network string, n int")
+    expected = spark.createDataFrame(
+        [("mail app", "wifi", 1), (None, "4g", 2)], "app string, network string, n int"
+    )
     assert_df_equality(out, expected, ignore_row_order=True)
 
 
@@ -36,10 +38,13 @@ def test_standardize_rejects_unknown_case(spark):
 def test_dedupe_keeps_latest_by_order_expression(spark):
     df = spark.createDataFrame(
         [("d1", 1, "old", 1), ("d1", 1, "new", 2), ("d2", 1, "only", 1), ("d1", 2, "other", 1)],
-        "id string, k int, v string, seq int")
+        "id string, k int, v string, seq int",
+    )
     out = cleanse.dedupe_latest(df, ["id", "k"], "seq desc, v")
-    expected = spark.createDataFrame([("d1", 1, "new", 2), ("d2", 1, "only", 1), ("d1", 2, "other", 1)],
-                                     "id string, k int, v string, seq int")
+    expected = spark.createDataFrame(
+        [("d1", 1, "new", 2), ("d2", 1, "only", 1), ("d1", 2, "other", 1)],
+        "id string, k int, v string, seq int",
+    )
     assert_df_equality(out, expected, ignore_row_order=True)
 
 
@@ -47,8 +52,9 @@ def test_fill_and_replace(spark):
     df = spark.createDataFrame([(None, "wlan", None), ("5g", "x", 3)], "network string, raw string, n int")
     out = cleanse.with_filled(df, {"network": "unknown", "n": 0})
     out = cleanse.with_replaced(out, "raw", {"wlan": "wifi"})
-    expected = spark.createDataFrame([("unknown", "wifi", 0), ("5g", "x", 3)],
-                                     "network string, raw string, n int")
+    expected = spark.createDataFrame(
+        [("unknown", "wifi", 0), ("5g", "x", 3)], "network string, raw string, n int"
+    )
     assert_df_equality(out, expected, ignore_row_order=True, ignore_nullable=True)
 
 
@@ -62,12 +68,15 @@ def test_to_utc_shifts_wall_clock_from_zone(spark):
 def test_derive_select_rename_filter(spark):
     rows = [("d1", dt.datetime(2026, 11, 1, 10), 5), ("d2", dt.datetime(2026, 11, 2, 1), -1)]
     df = spark.createDataFrame(rows, "device_id string, event_ts timestamp, mem_mb int")
-    out = (df.transform(cleanse.with_derived, {"usage_date": "to_date(event_ts)"})
-             .transform(cleanse.filter_rows, "mem_mb > 0")
-             .transform(cleanse.rename_columns, {"mem_mb": "memory_mb"})
-             .transform(cleanse.select_columns, ["device_id", "usage_date", "memory_mb * 2 AS double_mb"]))
-    expected = spark.createDataFrame([("d1", dt.date(2026, 11, 1), 10)],
-                                     "device_id string, usage_date date, double_mb int")
+    out = (
+        df.transform(cleanse.with_derived, {"usage_date": "to_date(event_ts)"})
+        .transform(cleanse.filter_rows, "mem_mb > 0")
+        .transform(cleanse.rename_columns, {"mem_mb": "memory_mb"})
+        .transform(cleanse.select_columns, ["device_id", "usage_date", "memory_mb * 2 AS double_mb"])
+    )
+    expected = spark.createDataFrame(
+        [("d1", dt.date(2026, 11, 1), 10)], "device_id string, usage_date date, double_mb int"
+    )
     assert_df_equality(out, expected, ignore_nullable=True)
 
 
@@ -78,12 +87,16 @@ def test_rename_missing_column_is_an_error(spark):
 
 
 def test_apply_steps_from_config_shape(spark):
-    df = spark.createDataFrame([("d1", " Mail ", None, 1), ("d1", "mail", "wifi", 2)],
-                               "id string, app string, network string, seq int")
-    steps = (TransformStep("standardize", {"columns": ["app"], "case": "lower"}),
-             TransformStep("dedupe", {"keys": ["id"], "order_by": "seq asc"}),
-             TransformStep("fill", {"values": {"network": "unknown"}}),
-             TransformStep("select", {"value": ["id", "app", "network"]}))
+    df = spark.createDataFrame(
+        [("d1", " Mail ", None, 1), ("d1", "mail", "wifi", 2)],
+        "id string, app string, network string, seq int",
+    )
+    steps = (
+        TransformStep("standardize", {"columns": ["app"], "case": "lower"}),
+        TransformStep("dedupe", {"keys": ["id"], "order_by": "seq asc"}),
+        TransformStep("fill", {"values": {"network": "unknown"}}),
+        TransformStep("select", {"value": ["id", "app", "network"]}),
+    )
     out = apply_steps(df, steps)
     expected = spark.createDataFrame([("d1", "mail", "unknown")], "id string, app string, network string")
     assert_df_equality(out, expected, ignore_nullable=True)

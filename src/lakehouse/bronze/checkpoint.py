@@ -97,8 +97,12 @@ class Checkpoint:
         pending = None
         if plans and plans[-1] > last_commit:
             raw = self._read("plans", plans[-1])
-            pending = Batch(raw["batch_id"], [tuple(f) for f in raw["files"]],  # type: ignore[misc]
-                            dict(raw.get("bad", {})), replay=True)
+            pending = Batch(
+                raw["batch_id"],
+                [tuple(f) for f in raw["files"]],  # type: ignore[misc]
+                dict(raw.get("bad", {})),
+                replay=True,
+            )
         next_batch = max([last_commit, *(plans[-1:] or [-1])]) + 1
         return LedgerState(ingested, next_batch, pending, base)
 

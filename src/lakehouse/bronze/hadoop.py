@@ -75,19 +75,28 @@ class HadoopFs:
         for line in str(text).splitlines():
             match = _STATUS.search(line)
             if match:
-                out.append(FileEntry(match["path"], match["dir"] == "true",
-                                     int(match["len"] or 0), int(match["mtime"])))
+                out.append(
+                    FileEntry(
+                        match["path"], match["dir"] == "true", int(match["len"] or 0), int(match["mtime"])
+                    )
+                )
         return out
 
     def _scan(self, path: str) -> list[FileEntry]:
         folder = self.qualify(path)
-        base = folder[len("file:"):]
+        base = folder[len("file:") :]
         out = []
         with os.scandir(base) as entries:
             for entry in entries:
                 info = entry.stat()
-                out.append(FileEntry(f"{folder.rstrip('/')}/{entry.name}", entry.is_dir(),
-                                     0 if entry.is_dir() else info.st_size, info.st_mtime_ns // 1_000_000))
+                out.append(
+                    FileEntry(
+                        f"{folder.rstrip('/')}/{entry.name}",
+                        entry.is_dir(),
+                        0 if entry.is_dir() else info.st_size,
+                        info.st_mtime_ns // 1_000_000,
+                    )
+                )
         return out
 
     def read_text(self, path: str) -> str:

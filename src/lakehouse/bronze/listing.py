@@ -30,7 +30,7 @@ def list_landing(fs: HadoopFs, root: str, pattern: str | None = None) -> list[Fi
             if entry.is_dir:
                 folders.append(entry.path)
                 continue
-            relative = entry.path[len(base):].lstrip("/")
+            relative = entry.path[len(base) :].lstrip("/")
             if pattern and not (fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(entry.name, pattern)):
                 continue
             out.append(entry)
@@ -46,8 +46,11 @@ class Diff:
     known: int = 0
 
 
-def diff_files(listed: list[FileEntry], ingested: dict[str, tuple[int, int]],
-               exclude: set[str] | frozenset[str] = frozenset()) -> Diff:
+def diff_files(
+    listed: list[FileEntry],
+    ingested: dict[str, tuple[int, int]],
+    exclude: set[str] | frozenset[str] = frozenset(),
+) -> Diff:
     """Split ``listed`` into new, changed (same path, other size or mtime) and known files.
 
     A dict lookup per listed file: the cost grows with the listing, never with a scan of

@@ -28,8 +28,16 @@ if TYPE_CHECKING:
 CORRUPT = "_corrupt_record"
 SNIFF_BYTES = 64 * 1024
 # Options bronze decides itself: it keeps values as landed and detects malformed rows.
-_OWNED = {"header", "inferschema", "enforceschema", "mode", "columnnameofcorruptrecord",
-          "nullvalue", "samplingratio", "primitivesasstring"}
+_OWNED = {
+    "header",
+    "inferschema",
+    "enforceschema",
+    "mode",
+    "columnnameofcorruptrecord",
+    "nullvalue",
+    "samplingratio",
+    "primitivesasstring",
+}
 
 
 @dataclass
@@ -64,8 +72,9 @@ def _parse_header(data: bytes, source: SourceConfig) -> tuple[str, ...]:
     return tuple(col.strip("\ufeff") or f"_c{i}" for i, col in enumerate(first))
 
 
-def inspect_files(fs: HadoopFs, files: list[tuple[str, int, int]], source: SourceConfig,
-                  positional: tuple[str, ...] = ()) -> Inspection:
+def inspect_files(
+    fs: HadoopFs, files: list[tuple[str, int, int]], source: SourceConfig, positional: tuple[str, ...] = ()
+) -> Inspection:
     """Read the first bytes of each csv/json file through Hadoop's codecs.
 
     A corrupt gzip fails here, before any plan is written, so it can be set aside as a bad
@@ -85,8 +94,11 @@ def inspect_files(fs: HadoopFs, files: list[tuple[str, int, int]], source: Sourc
             found.empty.add(path)
         elif source.format == "csv":
             row = _parse_header(data, source)
-            found.headers[path] = row if _has_header(source) else tuple(
-                positional[i] if i < len(positional) else f"_c{i}" for i in range(len(row)))
+            found.headers[path] = (
+                row
+                if _has_header(source)
+                else tuple(positional[i] if i < len(positional) else f"_c{i}" for i in range(len(row)))
+            )
     return found
 
 
@@ -99,8 +111,10 @@ def first_line(exc: BaseException) -> str:
 
 
 def _metadata_cols() -> list[Column]:
-    return [F.col("_metadata.file_path").alias("_source_file"),
-            F.col("_metadata.file_modification_time").alias("_file_modified_at")]
+    return [
+        F.col("_metadata.file_path").alias("_source_file"),
+        F.col("_metadata.file_modification_time").alias("_file_modified_at"),
+    ]
 
 
 def _string_schema(names: tuple[str, ...] | list[str], corrupt: bool = True) -> StructType:
@@ -113,8 +127,9 @@ def _field_count(raw: Column, sep: str) -> Column:
     return F.size(F.split(raw, "\\Q" + sep + "\\E", -1))
 
 
-def read_csv(spark: SparkSession, groups: dict[tuple[str, ...], list[str]],
-             source: SourceConfig) -> DataFrame:
+def read_csv(
+    spark: SparkSession, groups: dict[tuple[str, ...], list[str]], source: SourceConfig
+) -> DataFrame:
     """One read per distinct header (usually one), unioned by column name.
 
     Spark maps csv tokens to a given schema by position, so files are grouped by their own
@@ -124,20 +139,36 @@ def read_csv(spark: SparkSession, groups: dict[tuple[str, ...], list[str]],
     sep = source.options.get("sep", source.options.get("delimiter", ","))
     frames = []
     for header, paths in groups.items():
-        df = (spark.read.options(**_reader_options(source))
-              .options(header=str(_has_header(source)).lower(), enforceSchema="true", mode="PERMISSIVE",
-                       columnNameOfCorruptRecord=CORRUPT)
-              .schema(_string_schema(header)).csv(paths))
+        df = (
+            spark.read.options(**_reader_options(source))
+            .options(
+                header=str(_has_header(source)).lower(),
+                enforceSchema="true",
+                mode="PERMISSIVE",
+                columnNameOfCorruptRecord=CORRUPT,
+            )
+            .schema(_string_schema(header))
+            .csv(paths)
+        )
         raw = F.col(CORRUPT)
-        error = F.when(raw.isNotNull(), F.format_string(
-            "row has %d fields, header has %d", _field_count(raw, sep), F.lit(len(header))))
-        frames.append(df.select(*[F.col(f"`{h}`") for h in header], *_metadata_cols(),
-                                error.alias("_error"), raw.alias("_raw")))
+        error = F.when(
+            raw.isNotNull(),
+            F.format_string("row has %d fields, header has %d", _field_count(raw, sep), F.lit(len(header))),
+        )
+        frames.append(
+            df.select(
+                *[F.col(f"`{h}`") for h in header],
+                *_metadata_cols(),
+                error.alias("_error"),
+                raw.alias("_raw"),
+            )
+        )
     return reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
 
 
-def read_json(spark: SparkSession, paths: list[str], source: SourceConfig,
-              known: list[str]) -> tuple[DataFrame, list[str]]:
+def read_json(
+    spark: SparkSession, paths: list[str], source: SourceConfig, known: list[str]
+) -> tuple[DataFrame, list[str]]:
     """Infer the top-level keys of the batch, then read every key as a string.
 
     A string column that meets an object or array keeps its JSON text, so no value is lost;
@@ -146,18 +177,30 @@ def read_json(spark: SparkSession, paths: list[str], source: SourceConfig,
     options = _reader_options(source)
     keys = [k for k in spark.read.options(**options).json(paths).columns if k != CORRUPT]
     names = list(dict.fromkeys([*known, *keys]))
-    df = (spark.read.options(**options)
-          .options(mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT)
-          .schema(_string_schema(names)).json(paths))
+    df = (
+        spark.read.options(**options)
+        .options(mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT)
+        .schema(_string_schema(names))
+        .json(paths)
+    )
     raw = F.col(CORRUPT)
     error = F.when(raw.isNotNull(), F.lit("malformed JSON record"))
-    return df.select(*[F.col(f"`{n}`") for n in names], *_metadata_cols(),
-                     error.alias("_error"), raw.alias("_raw")), keys
+    return df.select(
+        *[F.col(f"`{n}`") for n in names], *_metadata_cols(), error.alias("_error"), raw.alias("_raw")
+    ), keys
 
 
 def read_typed(spark: SparkSession, paths: list[str], source: SourceConfig) -> DataFrame:
     """orc/parquet: file types kept, schemas of the batch's files merged."""
-    df = (spark.read.format(source.format).options(**_reader_options(source))
-          .option("mergeSchema", "true").load(paths))
-    return df.select("*", *_metadata_cols(), F.lit(None).cast("string").alias("_error"),
-                     F.lit(None).cast("string").alias("_raw"))
+    df = (
+        spark.read.format(source.format)
+        .options(**_reader_options(source))
+        .option("mergeSchema", "true")
+        .load(paths)
+    )
+    return df.select(
+        "*",
+        *_metadata_cols(),
+        F.lit(None).cast("string").alias("_error"),
+        F.lit(None).cast("string").alias("_raw"),
+    )

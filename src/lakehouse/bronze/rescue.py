@@ -17,12 +17,15 @@ def _q(name: str) -> Column:
 def _undecodable(columns: list[str]) -> Column:
     # Spark decodes invalid bytes as U+FFFD; a flag is better than silently corrupted text.
     joined = F.concat_ws("\u0001", *[_q(c) for c in columns])
-    return F.when(joined.contains("\ufffd"), F.lit(
-        "undecodable bytes replaced by U+FFFD (file is not UTF-8; set source.options.encoding)"))
+    return F.when(
+        joined.contains("\ufffd"),
+        F.lit("undecodable bytes replaced by U+FFFD (file is not UTF-8; set source.options.encoding)"),
+    )
 
 
-def to_bronze(df: DataFrame, *, keep: list[str], rescue: list[str], run_id: str,
-              ingested_at: Column, text: bool) -> DataFrame:
+def to_bronze(
+    df: DataFrame, *, keep: list[str], rescue: list[str], run_id: str, ingested_at: Column, text: bool
+) -> DataFrame:
     """Select ``keep`` columns and the metadata columns; ``rescue`` columns go to JSON.
 
     ``_rescued_data`` is a JSON object naming the file, holding the values of columns the
@@ -40,10 +43,17 @@ def to_bronze(df: DataFrame, *, keep: list[str], rescue: list[str], run_id: str,
     dirty = error.isNotNull()
     for col in rescued_values:
         dirty = dirty | col.isNotNull()
-    payload = F.to_json(F.struct(F.col("_source_file").alias("_file"), error.alias("_error"),
-                                 F.col("_raw").alias("_raw"), *rescued_values))
-    data = [(_q(c) if c in present else F.lit(None).cast("string")).alias(c)
-            for c in keep if c in present or text]
+    payload = F.to_json(
+        F.struct(
+            F.col("_source_file").alias("_file"),
+            error.alias("_error"),
+            F.col("_raw").alias("_raw"),
+            *rescued_values,
+        )
+    )
+    data = [
+        (_q(c) if c in present else F.lit(None).cast("string")).alias(c) for c in keep if c in present or text
+    ]
     return df.select(
         *data,
         F.col("_source_file"),

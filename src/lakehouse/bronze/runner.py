@@ -43,8 +43,9 @@ class _Run:
     log: Any = None
 
 
-def ingest(spark: SparkSession, dataset: DatasetConfig, config: PipelineConfig,
-           ctx: RunContext) -> LayerResult:
+def ingest(
+    spark: SparkSession, dataset: DatasetConfig, config: PipelineConfig, ctx: RunContext
+) -> LayerResult:
     """Load exactly the files of ``dataset.source.path`` not loaded before, then stop.
 
     Returns rows read/written, the number of new files and the bronze Delta version; details
@@ -58,10 +59,26 @@ def ingest(spark: SparkSession, dataset: DatasetConfig, config: PipelineConfig,
         raise IngestionError(f"landing path {source.path} does not exist", dataset=dataset.name)
     location = config.storage.checkpoint("bronze", dataset.name)
     ckpt = Checkpoint(HadoopFs(spark, location), location)
-    run = _Run(spark, landing, dataset, ctx, ckpt, ckpt.load(), f"lakehouse-bronze-{ckpt.checkpoint_id()}",
-               LayerResult(dataset.name, "bronze", files=0), log=get_logger("lakehouse.bronze"))
-    run.result.details = {"batches": 0, "bad_files": {}, "empty_files": [], "changed_files": [],
-                          "new_columns": [], "rescued_columns": [], "replayed_batch": None}
+    run = _Run(
+        spark,
+        landing,
+        dataset,
+        ctx,
+        ckpt,
+        ckpt.load(),
+        f"lakehouse-bronze-{ckpt.checkpoint_id()}",
+        LayerResult(dataset.name, "bronze", files=0),
+        log=get_logger("lakehouse.bronze"),
+    )
+    run.result.details = {
+        "batches": 0,
+        "bad_files": {},
+        "empty_files": [],
+        "changed_files": [],
+        "new_columns": [],
+        "rescued_columns": [],
+        "replayed_batch": None,
+    }
     try:
         for batch in _plan_batches(run):
             _run_batch(run, batch)
@@ -82,21 +99,38 @@ def _plan_batches(run: _Run) -> list[Batch]:
     diff = diff_files(listed, state.ingested, planned)
     for entry in diff.changed:
         if source.on_file_change == "fail":
-            raise IngestionError("file was replaced after it was ingested (size or modification "
-                                 "time changed; on_file_change is fail)", dataset=run.dataset.name,
-                                 file=entry.path)
-        run.log.warning("file replaced after ingestion; ingesting it again", file=entry.path,
-                        size=entry.size, mtime=entry.mtime)
+            raise IngestionError(
+                "file was replaced after it was ingested (size or modification "
+                "time changed; on_file_change is fail)",
+                dataset=run.dataset.name,
+                file=entry.path,
+            )
+        run.log.warning(
+            "file replaced after ingestion; ingesting it again",
+            file=entry.path,
+            size=entry.size,
+            mtime=entry.mtime,
+        )
         run.result.details["changed_files"].append(entry.path)
     todo = sorted(diff.new + diff.changed, key=lambda e: (e.mtime, e.path))
-    run.log.info("landing listed", files=len(listed), new=len(diff.new), changed=len(diff.changed),
-                 already_ingested=diff.known, pending_batch=pending.batch_id if pending else None)
+    run.log.info(
+        "landing listed",
+        files=len(listed),
+        new=len(diff.new),
+        changed=len(diff.changed),
+        already_ingested=diff.known,
+        pending_batch=pending.batch_id if pending else None,
+    )
     batches = [pending] if pending else []
     size = source.max_files_per_batch
     for start in range(0, len(todo), size):
-        chunk = todo[start:start + size]
-        batches.append(Batch(state.next_batch + len(batches) - (1 if pending else 0),
-                             [(e.path, e.size, e.mtime) for e in chunk]))
+        chunk = todo[start : start + size]
+        batches.append(
+            Batch(
+                state.next_batch + len(batches) - (1 if pending else 0),
+                [(e.path, e.size, e.mtime) for e in chunk],
+            )
+        )
     if pending:
         run.result.details["replayed_batch"] = pending.batch_id
     return batches
@@ -108,8 +142,9 @@ def _set_bad(run: _Run, batch: Batch, bad: dict[str, str]) -> None:
         return
     path, reason = next(iter(bad.items()))
     if run.dataset.source.on_bad_file == "fail":
-        raise IngestionError(f"cannot read the file ({reason}; on_bad_file is fail)",
-                             dataset=run.dataset.name, file=path)
+        raise IngestionError(
+            f"cannot read the file ({reason}; on_bad_file is fail)", dataset=run.dataset.name, file=path
+        )
     for path, reason in bad.items():
         run.log.warning("bad file set aside; it will be tried again next run", file=path, reason=reason)
     batch.bad.update(bad)
@@ -140,8 +175,11 @@ def _run_batch(run: _Run, batch: Batch) -> None:
     except Exception as exc:  # find out whether unreadable files caused it
         found = {p: r for p in paths if (r := writer.probe(run.spark, dataset, p, look.headers))}
         if not found:
-            raise IngestionError(f"batch {batch.batch_id} could not be written: {first_line(exc)}",
-                                 dataset=dataset.name, file=", ".join(paths[:5])) from exc
+            raise IngestionError(
+                f"batch {batch.batch_id} could not be written: {first_line(exc)}",
+                dataset=dataset.name,
+                file=", ".join(paths[:5]),
+            ) from exc
         _set_bad(run, batch, found)
         paths = [p for p in paths if p not in found]
         frame = _write(run, batch, paths, look.headers)
@@ -153,12 +191,19 @@ def _run_batch(run: _Run, batch: Batch) -> None:
         log.info("batch already in Delta from an interrupted run; not written again", batch_id=batch.batch_id)
     run.ckpt.commit(batch, run.state, {"table_version": after, "rows": rows, "run_id": run.ctx.run_id})
     _account(run, batch, look.empty, frame, rows, after)
-    log.info("batch committed", batch_id=batch.batch_id, files=len(batch.files), rows=rows,
-             table_version=after, bad_files=len(batch.bad))
+    log.info(
+        "batch committed",
+        batch_id=batch.batch_id,
+        files=len(batch.files),
+        rows=rows,
+        table_version=after,
+        bad_files=len(batch.bad),
+    )
 
 
-def _account(run: _Run, batch: Batch, empty: set[str], frame: writer.Frame, rows: int,
-             version: int | None) -> None:
+def _account(
+    run: _Run, batch: Batch, empty: set[str], frame: writer.Frame, rows: int, version: int | None
+) -> None:
     result, details = run.result, run.result.details
     result.rows_read += rows
     result.rows_written += rows

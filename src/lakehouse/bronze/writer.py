@@ -57,8 +57,13 @@ def _known(dataset: DatasetConfig, existing: list[str] | None) -> list[str] | No
     return list(dict.fromkeys(names))
 
 
-def _raw_frame(spark: SparkSession, paths: list[str], headers: dict[str, tuple[str, ...]],
-               dataset: DatasetConfig, known: list[str]) -> tuple[DataFrame, list[str]]:
+def _raw_frame(
+    spark: SparkSession,
+    paths: list[str],
+    headers: dict[str, tuple[str, ...]],
+    dataset: DatasetConfig,
+    known: list[str],
+) -> tuple[DataFrame, list[str]]:
     source = dataset.source
     if source.format == "csv":
         groups: dict[tuple[str, ...], list[str]] = {}
@@ -80,8 +85,13 @@ def _file_with(df: DataFrame, column: str, headers: dict[str, tuple[str, ...]]) 
     return str(row[0]) if row else "?"
 
 
-def build_frame(spark: SparkSession, dataset: DatasetConfig, paths: list[str],
-                headers: dict[str, tuple[str, ...]], run_id: str) -> Frame:
+def build_frame(
+    spark: SparkSession,
+    dataset: DatasetConfig,
+    paths: list[str],
+    headers: dict[str, tuple[str, ...]],
+    run_id: str,
+) -> Frame:
     """Read ``paths`` and shape them as bronze rows, applying the schema-evolution mode.
 
     Raises :class:`SchemaDriftError` (naming a file and the new columns) in
@@ -98,21 +108,32 @@ def build_frame(spark: SparkSession, dataset: DatasetConfig, paths: list[str],
         raise SchemaDriftError(dataset=dataset.name, file=_file_with(raw, new[0], headers), new_columns=new)
     evolve = source.schema_evolution == "addNewColumns" or known is None
     keep = list(dict.fromkeys([*(known or []), *(new if evolve else []), *(found if known is None else [])]))
-    frame = to_bronze(raw, keep=keep, rescue=[] if evolve else new, run_id=run_id,
-                      ingested_at=F.current_timestamp(), text=source.format in ("csv", "json"))
+    frame = to_bronze(
+        raw,
+        keep=keep,
+        rescue=[] if evolve else new,
+        run_id=run_id,
+        ingested_at=F.current_timestamp(),
+        text=source.format in ("csv", "json"),
+    )
     return Frame(frame, new_columns=new if evolve else [], rescued_columns=[] if evolve else new)
 
 
 def append(df: DataFrame, path: str, app_id: str, batch_id: int, merge_schema: bool) -> None:
     """Append with Delta's idempotent-writer options: a replayed batch id is skipped."""
-    (df.write.format("delta").mode("append")
-     .option("txnAppId", app_id).option("txnVersion", str(batch_id))
-     .option("mergeSchema", str(merge_schema).lower())
-     .save(path))
+    (
+        df.write.format("delta")
+        .mode("append")
+        .option("txnAppId", app_id)
+        .option("txnVersion", str(batch_id))
+        .option("mergeSchema", str(merge_schema).lower())
+        .save(path)
+    )
 
 
-def probe(spark: SparkSession, dataset: DatasetConfig, path: str,
-          headers: dict[str, tuple[str, ...]]) -> str | None:
+def probe(
+    spark: SparkSession, dataset: DatasetConfig, path: str, headers: dict[str, tuple[str, ...]]
+) -> str | None:
     """Read one file completely (no output); the reason it cannot be read, or None.
 
     Used only after a batch failed, to tell which files are unreadable.

@@ -20,16 +20,18 @@ if TYPE_CHECKING:
     from lakehouse.results import LayerResult, RunContext
 
 
-def publish(spark: SparkSession, dataset: DatasetConfig, config: PipelineConfig,
-            ctx: RunContext) -> LayerResult:
+def publish(
+    spark: SparkSession, dataset: DatasetConfig, config: PipelineConfig, ctx: RunContext
+) -> LayerResult:
     """Publish a dataset's new silver rows to its gold table (see ``lakehouse.gold.layer``)."""
     from lakehouse.gold.layer import publish as run
 
     return run(spark, dataset, config, ctx)
 
 
-def publish_derived(spark: SparkSession, spec: DerivedSpec, config: PipelineConfig,
-                    ctx: RunContext) -> LayerResult:
+def publish_derived(
+    spark: SparkSession, spec: DerivedSpec, config: PipelineConfig, ctx: RunContext
+) -> LayerResult:
     """Build a derived gold table from Spark SQL (see ``lakehouse.gold.layer``)."""
     from lakehouse.gold.layer import publish_derived as run
 

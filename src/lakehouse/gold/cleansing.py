@@ -12,9 +12,12 @@ from lakehouse.transforms import cleanse as c
 
 _STEPS: dict[str, Callable[[DataFrame, dict[str, Any]], DataFrame]] = {
     "standardize": lambda df, p: c.with_standardized_strings(
-        df, p.get("columns"), case=p.get("case", "keep"),
+        df,
+        p.get("columns"),
+        case=p.get("case", "keep"),
         collapse_whitespace=p.get("collapse_whitespace", True),
-        empty_as_null=p.get("empty_as_null", False)),
+        empty_as_null=p.get("empty_as_null", False),
+    ),
     "dedupe": lambda df, p: c.dedupe_latest(df, _list(p["keys"]), p["order_by"]),
     "fill": lambda df, p: c.with_filled(df, p["values"]),
     "replace": lambda df, p: c.with_replaced(df, p["column"], p["values"]),

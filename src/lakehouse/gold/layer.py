@@ -76,8 +76,7 @@ def _as_lakehouse_error(exc: Exception, name: str) -> LakehouseError:
     return error
 
 
-def _failed_result(spark: SparkSession, result: LayerResult, path: str,
-                   exc: Exception) -> LayerResult:
+def _failed_result(spark: SparkSession, result: LayerResult, path: str, exc: Exception) -> LayerResult:
     outcome = getattr(exc, "outcome", None)
     if isinstance(outcome, BatchOutcome):
         _add(result, outcome)
@@ -86,8 +85,9 @@ def _failed_result(spark: SparkSession, result: LayerResult, path: str,
     return _finish(spark, result, path)
 
 
-def publish(spark: SparkSession, dataset: DatasetConfig, config: PipelineConfig,
-            ctx: RunContext) -> LayerResult:
+def publish(
+    spark: SparkSession, dataset: DatasetConfig, config: PipelineConfig, ctx: RunContext
+) -> LayerResult:
     """Publish the silver rows new since the last gold run of ``dataset`` to its gold table.
 
     Raises QualityError (gold left at its previous version) when a rule trips, PublishError on
@@ -110,15 +110,22 @@ def publish(spark: SparkSession, dataset: DatasetConfig, config: PipelineConfig,
             errors.append(_as_lakehouse_error(exc, dataset.name))
             raise
 
-    query = (spark.readStream.format("delta").load(dataset.silver_path)
-             .writeStream.foreachBatch(on_batch)
-             .option("checkpointLocation", config.storage.checkpoint("gold", dataset.name))
-             .trigger(availableNow=True).start())
+    query = (
+        spark.readStream.format("delta")
+        .load(dataset.silver_path)
+        .writeStream.foreachBatch(on_batch)
+        .option("checkpointLocation", config.storage.checkpoint("gold", dataset.name))
+        .trigger(availableNow=True)
+        .start()
+    )
     try:
         query.awaitTermination()
     except StreamingQueryException as exc:
-        cause = errors[0] if errors else PublishError(
-            f"gold {dataset.name}: the silver stream failed: {str(exc).splitlines()[0]}")
+        cause = (
+            errors[0]
+            if errors
+            else PublishError(f"gold {dataset.name}: the silver stream failed: {str(exc).splitlines()[0]}")
+        )
         cause.result = _failed_result(spark, result, target.path, cause)  # type: ignore[attr-defined]
         raise cause from None
     return _finish(spark, result, target.path)
@@ -139,8 +146,9 @@ def _fingerprint(spec: DerivedSpec) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _input_versions(spark: SparkSession, spec: DerivedSpec,
-                    config: PipelineConfig) -> tuple[dict[str, int], dict[str, tuple[str, str]]]:
+def _input_versions(
+    spark: SparkSession, spec: DerivedSpec, config: PipelineConfig
+) -> tuple[dict[str, int], dict[str, tuple[str, str]]]:
     """The Delta version of every table the SQL reads, and the views to register.
 
     Keys of the versions are ``gold/<table>`` and ``silver/<dataset>``; silver tables count only
@@ -155,8 +163,10 @@ def _input_versions(spark: SparkSession, spec: DerivedSpec,
             path = config.storage.table("gold", dataset.gold.table)
             version = table_version(spark, path)
             if version is None:
-                raise PublishError(f"derived {spec.name!r}: input gold table {path} does not exist "
-                                   f"(run the gold layer of {name!r} first)")
+                raise PublishError(
+                    f"derived {spec.name!r}: input gold table {path} does not exist "
+                    f"(run the gold layer of {name!r} first)"
+                )
             key = f"gold/{dataset.gold.table}"
             versions[key] = version
             views[f"gold_{dataset.gold.table}"] = (path, key)
@@ -168,12 +178,17 @@ def _input_versions(spark: SparkSession, spec: DerivedSpec,
     return versions, views
 
 
-def _register_inputs(spark: SparkSession, views: dict[str, tuple[str, str]],
-                     versions: dict[str, int]) -> None:
+def _register_inputs(
+    spark: SparkSession, views: dict[str, tuple[str, str]], versions: dict[str, int]
+) -> None:
     """Register each input as a temp view pinned to the version recorded for it."""
     for view, (path, key) in views.items():
-        (spark.read.format("delta").option("versionAsOf", versions[key]).load(path)
-              .createOrReplaceTempView(view))
+        (
+            spark.read.format("delta")
+            .option("versionAsOf", versions[key])
+            .load(path)
+            .createOrReplaceTempView(view)
+        )
 
 
 def _last_publish(spark: SparkSession, path: str) -> tuple[int | None, dict[str, Any] | None]:
@@ -191,8 +206,9 @@ def _last_publish(spark: SparkSession, path: str) -> tuple[int | None, dict[str,
     return version, recorded[_METADATA_KEY]
 
 
-def publish_derived(spark: SparkSession, spec: DerivedSpec, config: PipelineConfig,
-                    ctx: RunContext) -> LayerResult:
+def publish_derived(
+    spark: SparkSession, spec: DerivedSpec, config: PipelineConfig, ctx: RunContext
+) -> LayerResult:
     """Compute a derived gold table with Spark SQL over ``gold_<table>``/``silver_<dataset>`` views.
 
     Expectations are audited on the SQL result before the table is written with ``spec.mode``.
@@ -212,12 +228,17 @@ def publish_derived(spark: SparkSession, spec: DerivedSpec, config: PipelineConf
             result.details = {"skipped": SKIP_REASON}
             return result
         _register_inputs(spark, views, versions)
-        gold = GoldSpec(table=spec.name, mode=spec.mode, keys=spec.keys,
-                        partition_by=spec.partition_by, expectations=spec.expectations)
-        metadata = json.dumps({_METADATA_KEY: {"inputs": versions, "spec": fingerprint,
-                                               "run_id": ctx.run_id}}, sort_keys=True)
-        _add(result, publish_batch(spark, spark.sql(spec.sql), gold, target, ctx,
-                                   metadata=metadata))
+        gold = GoldSpec(
+            table=spec.name,
+            mode=spec.mode,
+            keys=spec.keys,
+            partition_by=spec.partition_by,
+            expectations=spec.expectations,
+        )
+        metadata = json.dumps(
+            {_METADATA_KEY: {"inputs": versions, "spec": fingerprint, "run_id": ctx.run_id}}, sort_keys=True
+        )
+        _add(result, publish_batch(spark, spark.sql(spec.sql), gold, target, ctx, metadata=metadata))
     except Exception as exc:
         error = _as_lakehouse_error(exc, spec.name)
         error.result = _failed_result(spark, result, target.path, error)  # type: ignore[attr-defined]

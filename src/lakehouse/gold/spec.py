@@ -9,8 +9,17 @@ from lakehouse.config.node import Node
 
 PUBLISH_MODES = ("merge", "scd2", "append", "overwrite_partitions")
 ACTIONS = ("warn", "drop", "fail")
-TRANSFORM_KINDS = ("standardize", "dedupe", "fill", "replace", "to_utc", "derive", "select",
-                   "rename", "filter")
+TRANSFORM_KINDS = (
+    "standardize",
+    "dedupe",
+    "fill",
+    "replace",
+    "to_utc",
+    "derive",
+    "select",
+    "rename",
+    "filter",
+)
 AGGREGATE_KINDS = ("row_count", "unique", "references", "freshness", "null_ratio", "aggregate")
 
 
@@ -77,13 +86,14 @@ class DerivedSpec:
 
 def parse_expectation(node: Node) -> Expectation:
     """Parse one ``expectations`` entry: ``rule`` (row) or one aggregate kind."""
-    node.check_keys(frozenset({"name", "rule", "action", "threshold", "description",
-                               *AGGREGATE_KINDS}))
+    node.check_keys(frozenset({"name", "rule", "action", "threshold", "description", *AGGREGATE_KINDS}))
     kinds = [k for k in ("rule", *AGGREGATE_KINDS) if node.has(k)]
     if len(kinds) != 1:
         raise node.error(
-            "an expectation needs exactly one rule kind", found=kinds or None,
-            expected="one of rule, " + ", ".join(AGGREGATE_KINDS))
+            "an expectation needs exactly one rule kind",
+            found=kinds or None,
+            expected="one of rule, " + ", ".join(AGGREGATE_KINDS),
+        )
     kind = kinds[0]
     params: dict[str, Any] = {}
     if kind != "rule":
@@ -92,8 +102,9 @@ def parse_expectation(node: Node) -> Expectation:
         _check_params(node.child(kind), kind, params)
     action = node.get_str("action", "warn", choices=ACTIONS)
     if action == "drop" and kind != "rule":
-        raise node.child("action").error("drop applies to row rules only", found=action,
-                                         expected="warn or fail for an aggregate rule")
+        raise node.child("action").error(
+            "drop applies to row rules only", found=action, expected="warn or fail for an aggregate rule"
+        )
     return Expectation(
         name=node.get_str("name"),
         kind="row" if kind == "rule" else kind,
@@ -126,19 +137,23 @@ def _check_params(node: Node, kind: str, params: dict[str, Any]) -> None:
     unknown = set(params) - allowed
     missing = required - set(params)
     if unknown or missing:
-        raise node.error(f"{kind}: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}",
-                         expected="keys " + ", ".join(sorted(allowed)))
+        raise node.error(
+            f"{kind}: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}",
+            expected="keys " + ", ".join(sorted(allowed)),
+        )
     if kind == "references" and not ({"table", "path"} & set(params)):
-        raise node.error("references needs a table (gold table name) or a path",
-                         expected="table or path")
+        raise node.error("references needs a table (gold table name) or a path", expected="table or path")
 
 
 def parse_step(node: Node) -> TransformStep:
     """Parse one ``transforms`` entry: a mapping with exactly one known step name."""
     mapping = node.require_mapping()
     if len(mapping) != 1:
-        raise node.error("a transform step is a mapping with one key", found=list(mapping),
-                         expected="one of " + ", ".join(TRANSFORM_KINDS))
+        raise node.error(
+            "a transform step is a mapping with one key",
+            found=list(mapping),
+            expected="one of " + ", ".join(TRANSFORM_KINDS),
+        )
     kind = next(iter(mapping))
     node.check_keys(frozenset(TRANSFORM_KINDS))
     value = mapping[kind]
@@ -148,15 +163,15 @@ def parse_step(node: Node) -> TransformStep:
     if kind not in ("derive", "rename") and (unknown or missing):
         raise node.child(kind).error(
             f"{kind}: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}",
-            expected="keys " + ", ".join(sorted(allowed)))
+            expected="keys " + ", ".join(sorted(allowed)),
+        )
     return TransformStep(kind=str(kind), params=params)
 
 
 # Required / allowed parameters of each transform step (derive and rename take free mappings;
 # ``value`` is a step written as a scalar or list, e.g. ``filter: "x > 0"``).
 _STEP_PARAMS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "standardize": (frozenset(), frozenset({"columns", "case", "collapse_whitespace",
-                                            "empty_as_null"})),
+    "standardize": (frozenset(), frozenset({"columns", "case", "collapse_whitespace", "empty_as_null"})),
     "dedupe": (frozenset({"keys", "order_by"}), frozenset({"keys", "order_by"})),
     "fill": (frozenset({"values"}), frozenset({"values"})),
     "replace": (frozenset({"column", "values"}), frozenset({"column", "values"})),
@@ -176,19 +191,23 @@ def _names_unique(node: Node, names: list[str]) -> None:
 def _needs_partitions(node: Node, mode: str) -> None:
     if mode == "overwrite_partitions" and not node.get_str_list("partition_by", ()):
         raise node.child("partition_by").error(
-            "mode overwrite_partitions needs partition_by", found=None,
-            expected="a list of partition columns")
+            "mode overwrite_partitions needs partition_by", found=None, expected="a list of partition columns"
+        )
 
 
 def parse_gold(node: Node, dataset: str) -> GoldSpec:
     """Parse a dataset's ``gold`` section."""
-    node.check_keys(frozenset({"table", "mode", "keys", "partition_by", "transforms",
-                               "expectations", "scd2", "description"}))
+    node.check_keys(
+        frozenset(
+            {"table", "mode", "keys", "partition_by", "transforms", "expectations", "scd2", "description"}
+        )
+    )
     mode = node.get_str("mode", "merge", choices=PUBLISH_MODES)
     keys = node.get_str_list("keys", ())
     if mode in ("merge", "scd2") and not keys:
-        raise node.child("keys").error(f"mode {mode} needs keys", found=None,
-                                       expected="a list of key columns")
+        raise node.child("keys").error(
+            f"mode {mode} needs keys", found=None, expected="a list of key columns"
+        )
     _needs_partitions(node, mode)
     expectations = tuple(parse_expectation(n) for n in node.child("expectations").elements())
     _names_unique(node.child("expectations"), [e.name for e in expectations])
@@ -197,8 +216,10 @@ def parse_gold(node: Node, dataset: str) -> GoldSpec:
     if mode == "scd2":
         if not scd2_node.missing:
             scd2_node.check_keys(frozenset({"track", "effective_from"}))
-        scd2 = Scd2Spec(track=scd2_node.get_str_list("track", None),
-                        effective_from=scd2_node.get_str("effective_from", None))
+        scd2 = Scd2Spec(
+            track=scd2_node.get_str_list("track", None),
+            effective_from=scd2_node.get_str("effective_from", None),
+        )
     return GoldSpec(
         table=node.get_str("table", dataset),
         mode=mode,
@@ -212,13 +233,15 @@ def parse_gold(node: Node, dataset: str) -> GoldSpec:
 
 def parse_derived(node: Node) -> DerivedSpec:
     """Parse one ``derived`` entry (pipeline level)."""
-    node.check_keys(frozenset({"name", "inputs", "sql", "mode", "keys", "partition_by",
-                               "expectations", "description"}))
+    node.check_keys(
+        frozenset({"name", "inputs", "sql", "mode", "keys", "partition_by", "expectations", "description"})
+    )
     mode = node.get_str("mode", "overwrite_partitions", choices=PUBLISH_MODES)
     keys = node.get_str_list("keys", ())
     if mode in ("merge", "scd2") and not keys:
-        raise node.child("keys").error(f"mode {mode} needs keys", found=None,
-                                       expected="a list of key columns")
+        raise node.child("keys").error(
+            f"mode {mode} needs keys", found=None, expected="a list of key columns"
+        )
     _needs_partitions(node, mode)
     expectations = tuple(parse_expectation(n) for n in node.child("expectations").elements())
     _names_unique(node.child("expectations"), [e.name for e in expectations])

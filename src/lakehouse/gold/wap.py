@@ -63,8 +63,10 @@ def _quality_error(target: Target, results: list[RuleResult], outcome: BatchOutc
         f"gold {target.dataset}: expectation {first.rule!r} ({first.kind}, action {first.action}) "
         f"failed: {first.rows_failed} of {first.rows_checked} rows failed, threshold "
         f"{first.threshold if first.threshold is not None else 0.0}, observed {first.observed}, "
-        f"sample keys {first.sample_keys}" + (f"; also failed: {others}" if others else "")
-        + "; the gold table was left unchanged")
+        f"sample keys {first.sample_keys}"
+        + (f"; also failed: {others}" if others else "")
+        + "; the gold table was left unchanged"
+    )
     exc.rule = first.rule  # type: ignore[attr-defined]
     exc.rows_failed = first.rows_failed  # type: ignore[attr-defined]
     exc.threshold = first.threshold  # type: ignore[attr-defined]
@@ -73,14 +75,21 @@ def _quality_error(target: Target, results: list[RuleResult], outcome: BatchOutc
     return exc
 
 
-def _write(spark: SparkSession, df: DataFrame, spec: GoldSpec, target: Target,
-           batch_id: int | None, metadata: str | None = None) -> bool:
+def _write(
+    spark: SparkSession,
+    df: DataFrame,
+    spec: GoldSpec,
+    target: Target,
+    batch_id: int | None,
+    metadata: str | None = None,
+) -> bool:
     with writers.commit_metadata(spark, metadata):
         return _write_mode(spark, df, spec, target, batch_id)
 
 
-def _write_mode(spark: SparkSession, df: DataFrame, spec: GoldSpec, target: Target,
-                batch_id: int | None) -> bool:
+def _write_mode(
+    spark: SparkSession, df: DataFrame, spec: GoldSpec, target: Target, batch_id: int | None
+) -> bool:
     if spec.mode == "merge":
         writers.check_unique_keys(df, spec.keys, target=target.path)
         return writers.merge_scd1(spark, df, target.path, spec.keys, spec.partition_by)
@@ -88,28 +97,39 @@ def _write_mode(spark: SparkSession, df: DataFrame, spec: GoldSpec, target: Targ
         scd2 = spec.scd2
         eff = (scd2.effective_from if scd2 else None) or "_ingested_at"
         writers.check_unique_keys(df, [*spec.keys, eff], target=target.path)
-        return merge_scd2(spark, df, target.path, spec.keys, eff, scd2.track if scd2 else None,
-                          spec.partition_by)
+        return merge_scd2(
+            spark, df, target.path, spec.keys, eff, scd2.track if scd2 else None, spec.partition_by
+        )
     if spec.mode == "append":
         txn = (target.txn_app, batch_id) if target.txn_app and batch_id is not None else None
         return writers.append(spark, df, target.path, spec.partition_by, txn)
     return writers.overwrite_partitions(spark, df, target.path, spec.partition_by)
 
 
-def publish_batch(spark: SparkSession, batch: DataFrame, spec: GoldSpec, target: Target,
-                  ctx: RunContext, batch_id: int | None = None,
-                  metadata: str | None = None) -> BatchOutcome:
+def publish_batch(
+    spark: SparkSession,
+    batch: DataFrame,
+    spec: GoldSpec,
+    target: Target,
+    ctx: RunContext,
+    batch_id: int | None = None,
+    metadata: str | None = None,
+) -> BatchOutcome:
     """Stage, audit and publish one batch; raise QualityError (gold untouched) on a tripped rule.
 
     ``metadata`` becomes the ``userMetadata`` of the gold table's commit (not of the metrics
     or quarantine commits).
     """
     rows_read = batch.count()
-    staged = (apply_steps(batch, spec.transforms)
-              .withColumn(DROP_RULES_COL, drop_rules(spec.expectations)).persist())
+    staged = (
+        apply_steps(batch, spec.transforms)
+        .withColumn(DROP_RULES_COL, drop_rules(spec.expectations))
+        .persist()
+    )
     try:
-        results = evaluate(spark, staged.drop(DROP_RULES_COL), spec.expectations,
-                           keys=spec.keys, resolve=target.resolve)
+        results = evaluate(
+            spark, staged.drop(DROP_RULES_COL), spec.expectations, keys=spec.keys, resolve=target.resolve
+        )
         rows_staged = results[0].rows_checked if results else staged.count()
         write_metrics(spark, results, target.metrics_path, ctx, target.dataset, target.path)
         outcome = BatchOutcome(rows_read, rows_staged, rows_read - rows_staged, 0, results)
@@ -123,10 +143,14 @@ def publish_batch(spark: SparkSession, batch: DataFrame, spec: GoldSpec, target:
         if rows_staged - n_dropped > 0 and _write(spark, kept, spec, target, batch_id, metadata):
             outcome.rows_written = _rows_written(spark, target.path)
         if n_dropped:
-            (dropped.withColumnRenamed(DROP_RULES_COL, "_dropped_by")
-                    .withColumn("_gold_run_id", F.lit(ctx.run_id))
-                    .write.format("delta").mode("append").option("mergeSchema", "true")
-                    .save(target.quarantine_path))
+            (
+                dropped.withColumnRenamed(DROP_RULES_COL, "_dropped_by")
+                .withColumn("_gold_run_id", F.lit(ctx.run_id))
+                .write.format("delta")
+                .mode("append")
+                .option("mergeSchema", "true")
+                .save(target.quarantine_path)
+            )
         return outcome
     finally:
         staged.unpersist()

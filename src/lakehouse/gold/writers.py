@@ -25,14 +25,21 @@ def check_unique_keys(df: DataFrame, keys: Sequence[str], *, target: str) -> Non
 
     Run before a merge, where Delta would only say "multiple source rows matched".
     """
-    dups = (df.groupBy(*keys).count().where(F.col("count") > 1)
-              .select(row_key(keys).alias("key"), "count")
-              .orderBy(F.desc("count"), "key").limit(DUPLICATE_SAMPLES).collect())
+    dups = (
+        df.groupBy(*keys)
+        .count()
+        .where(F.col("count") > 1)
+        .select(row_key(keys).alias("key"), "count")
+        .orderBy(F.desc("count"), "key")
+        .limit(DUPLICATE_SAMPLES)
+        .collect()
+    )
     if dups:
         listed = ", ".join(f"{r['key']} (x{r['count']})" for r in dups)
         raise PublishError(
             f"{target}: the merge source has duplicate keys ({', '.join(keys)}): {listed}"
-            " - add a dedupe transform or fix the keys")
+            " - add a dedupe transform or fix the keys"
+        )
 
 
 def table_exists(spark: SparkSession, path: str) -> bool:
@@ -83,8 +90,9 @@ def create_table(df: DataFrame, path: str, partition_by: Sequence[str] = ()) -> 
     writer.save(path)
 
 
-def merge_scd1(spark: SparkSession, df: DataFrame, path: str, keys: Sequence[str],
-               partition_by: Sequence[str] = ()) -> bool:
+def merge_scd1(
+    spark: SparkSession, df: DataFrame, path: str, keys: Sequence[str], partition_by: Sequence[str] = ()
+) -> bool:
     """Upsert by key: update rows whose values changed, insert new keys (idempotent).
 
     Rows equal (null-safe) to the target row are not rewritten.
@@ -95,16 +103,24 @@ def merge_scd1(spark: SparkSession, df: DataFrame, path: str, keys: Sequence[str
     on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
     values = [c for c in df.columns if c not in keys]
     changed = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in values) or "false"
-    (DeltaTable.forPath(spark, path).alias("t")
+    (
+        DeltaTable.forPath(spark, path)
+        .alias("t")
         .merge(df.alias("s"), on)
         .whenMatchedUpdateAll(condition=changed)
         .whenNotMatchedInsertAll()
-        .execute())
+        .execute()
+    )
     return True
 
 
-def append(spark: SparkSession, df: DataFrame, path: str, partition_by: Sequence[str] = (),
-           txn: tuple[str, int] | None = None) -> bool:
+def append(
+    spark: SparkSession,
+    df: DataFrame,
+    path: str,
+    partition_by: Sequence[str] = (),
+    txn: tuple[str, int] | None = None,
+) -> bool:
     """Append rows. ``txn`` = (app id, batch id) makes a retried micro-batch a no-op in Delta."""
     writer = df.write.format("delta").mode("append")
     if txn is not None:
@@ -115,12 +131,10 @@ def append(spark: SparkSession, df: DataFrame, path: str, partition_by: Sequence
     return True
 
 
-def overwrite_partitions(spark: SparkSession, df: DataFrame, path: str,
-                         partition_by: Sequence[str]) -> bool:
+def overwrite_partitions(spark: SparkSession, df: DataFrame, path: str, partition_by: Sequence[str]) -> bool:
     """Replace exactly the partitions present in ``df`` (dynamic partition overwrite)."""
     if not table_exists(spark, path):
         create_table(df, path, partition_by)
         return True
-    (df.write.format("delta").mode("overwrite").option("partitionOverwriteMode", "dynamic")
-       .save(path))
+    (df.write.format("delta").mode("overwrite").option("partitionOverwriteMode", "dynamic").save(path))
     return True

@@ -49,8 +49,13 @@ def _from_one_pass(e: Expectation, value: object, total: int, now: datetime) -> 
         limit = e.threshold if e.threshold is not None else 0.0
         if e.kind == "null_ratio":
             limit = float(e.params.get("max", e.threshold or 0.0))
-        return RuleResult(**base, rows_failed=failed, passed=_ratio(failed, total) <= limit,
-                          threshold=limit, observed=f"{_ratio(failed, total):.6g}")
+        return RuleResult(
+            **base,
+            rows_failed=failed,
+            passed=_ratio(failed, total) <= limit,
+            threshold=limit,
+            observed=f"{_ratio(failed, total):.6g}",
+        )
     if e.kind == "row_count":
         low, high = e.params.get("min"), e.params.get("max")
         ok = (low is None or total >= low) and (high is None or total <= high)
@@ -61,8 +66,7 @@ def _from_one_pass(e: Expectation, value: object, total: int, now: datetime) -> 
         if latest is not None and latest.tzinfo is None:
             latest = latest.replace(tzinfo=timezone.utc)
         ok = latest is not None and latest >= oldest_ok
-        return RuleResult(**base, rows_failed=0, passed=ok,
-                          observed=latest.isoformat() if latest else None)
+        return RuleResult(**base, rows_failed=0, passed=ok, observed=latest.isoformat() if latest else None)
     return RuleResult(**base, rows_failed=0, passed=bool(value), observed=str(value))
 
 
@@ -70,10 +74,12 @@ def _samples(df: DataFrame, failing: Column, keys: Sequence[str]) -> list[str]:
     return [r[0] for r in df.where(failing).select(row_key(keys)).limit(SAMPLES).collect()]
 
 
-def _one_pass(df: DataFrame, rules: list[Expectation], keys: Sequence[str],
-              now: datetime) -> list[RuleResult]:
-    row = df.agg(F.count(F.lit(1)).alias("_n"),
-                 *[_one_pass_column(e, i) for i, e in enumerate(rules)]).collect()[0]
+def _one_pass(
+    df: DataFrame, rules: list[Expectation], keys: Sequence[str], now: datetime
+) -> list[RuleResult]:
+    row = df.agg(
+        F.count(F.lit(1)).alias("_n"), *[_one_pass_column(e, i) for i, e in enumerate(rules)]
+    ).collect()[0]
     total = int(row["_n"])
     results = []
     for i, e in enumerate(rules):
@@ -89,35 +95,62 @@ def _one_pass(df: DataFrame, rules: list[Expectation], keys: Sequence[str],
 def _unique(df: DataFrame, e: Expectation, total: int) -> RuleResult:
     cols = list(e.params.get("columns") or e.params["value"])
     dups = df.groupBy(*cols).count().where(F.col("count") > 1)
-    row = dups.agg(F.sum("count").alias("rows"),
-                   F.slice(F.sort_array(F.collect_list(
-                       F.struct((-F.col("count")).alias("n"), row_key(cols).alias("k")))), 1, SAMPLES)
-                   .alias("top")).collect()[0]
+    row = dups.agg(
+        F.sum("count").alias("rows"),
+        F.slice(
+            F.sort_array(F.collect_list(F.struct((-F.col("count")).alias("n"), row_key(cols).alias("k")))),
+            1,
+            SAMPLES,
+        ).alias("top"),
+    ).collect()[0]
     failed = int(row["rows"] or 0)
     limit = e.threshold or 0.0
-    return RuleResult(e.name, e.kind, e.action, total, failed, _ratio(failed, total) <= limit, limit,
-                      [f"{t['k']} (x{-t['n']})" for t in row["top"] or []])
+    return RuleResult(
+        e.name,
+        e.kind,
+        e.action,
+        total,
+        failed,
+        _ratio(failed, total) <= limit,
+        limit,
+        [f"{t['k']} (x{-t['n']})" for t in row["top"] or []],
+    )
 
 
-def _references(spark: SparkSession, df: DataFrame, e: Expectation, total: int, keys: Sequence[str],
-                resolve: TableResolver) -> RuleResult:
+def _references(
+    spark: SparkSession,
+    df: DataFrame,
+    e: Expectation,
+    total: int,
+    keys: Sequence[str],
+    resolve: TableResolver,
+) -> RuleResult:
     cols = list(e.params["columns"])
     to_cols = list(e.params.get("to_columns", cols))
     path = e.params.get("path") or resolve(str(e.params["table"]))
-    ref = spark.read.format("delta").load(path).select(
-        *[F.col(t).alias(f"_ref{i}") for i, t in enumerate(to_cols)]).distinct()
+    ref = (
+        spark.read.format("delta")
+        .load(path)
+        .select(*[F.col(t).alias(f"_ref{i}") for i, t in enumerate(to_cols)])
+        .distinct()
+    )
     cond = [F.col(c) == F.col(f"_ref{i}") for i, c in enumerate(cols)]
     orphans = df.join(ref, on=cond, how="left_anti")
     failed = orphans.count()
     limit = e.threshold or 0.0
     samples = _samples(orphans, F.lit(True), keys) if failed else []
-    return RuleResult(e.name, e.kind, e.action, total, failed, _ratio(failed, total) <= limit, limit,
-                      samples)
+    return RuleResult(e.name, e.kind, e.action, total, failed, _ratio(failed, total) <= limit, limit, samples)
 
 
-def evaluate(spark: SparkSession, df: DataFrame, expectations: Sequence[Expectation], *,
-             keys: Sequence[str] = (), resolve: TableResolver | None = None,
-             now: datetime | None = None) -> list[RuleResult]:
+def evaluate(
+    spark: SparkSession,
+    df: DataFrame,
+    expectations: Sequence[Expectation],
+    *,
+    keys: Sequence[str] = (),
+    resolve: TableResolver | None = None,
+    now: datetime | None = None,
+) -> list[RuleResult]:
     """Evaluate every expectation on ``df`` and return one result per rule, in config order.
 
     ``keys`` name the columns shown in sample keys; ``resolve`` maps a gold table name to its
@@ -135,16 +168,18 @@ def evaluate(spark: SparkSession, df: DataFrame, expectations: Sequence[Expectat
             elif e.kind == "references":
                 found[e.name] = _references(spark, df, e, total, keys, resolve or _no_resolver)
     except AnalysisException as exc:
-        raise ConfigError(f"an expectation cannot be evaluated on columns {df.columns}: "
-                          f"{str(exc).splitlines()[0]}", key_path="expectations") from exc
+        raise ConfigError(
+            f"an expectation cannot be evaluated on columns {df.columns}: {str(exc).splitlines()[0]}",
+            key_path="expectations",
+        ) from exc
     results = [found[e.name] for e in expectations]
     for e, r in zip(expectations, results, strict=True):
         # A drop rule stops the run only when it has an explicit threshold it exceeds.
-        r.tripped = not r.passed and (e.action == "fail" or (
-            e.action == "drop" and e.threshold is not None))
+        r.tripped = not r.passed and (e.action == "fail" or (e.action == "drop" and e.threshold is not None))
     return results
 
 
 def _no_resolver(name: str) -> str:
-    raise ConfigError(f"references rule names table {name!r} but no table resolver was given",
-                      key_path="expectations")
+    raise ConfigError(
+        f"references rule names table {name!r} but no table resolver was given", key_path="expectations"
+    )

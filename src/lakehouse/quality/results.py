@@ -48,22 +48,43 @@ def combine(old: RuleResult | None, new: RuleResult) -> RuleResult:
     if old is None:
         return new
     return RuleResult(
-        rule=new.rule, kind=new.kind, action=new.action,
+        rule=new.rule,
+        kind=new.kind,
+        action=new.action,
         rows_checked=old.rows_checked + new.rows_checked,
         rows_failed=old.rows_failed + new.rows_failed,
-        passed=old.passed and new.passed, threshold=new.threshold,
+        passed=old.passed and new.passed,
+        threshold=new.threshold,
         tripped=old.tripped or new.tripped,
         sample_keys=(old.sample_keys + new.sample_keys)[:5],
-        observed=new.observed or old.observed)
+        observed=new.observed or old.observed,
+    )
 
 
-def write_metrics(spark: SparkSession, results: Sequence[RuleResult], path: str, ctx: RunContext,
-                  dataset: str, target: str) -> None:
+def write_metrics(
+    spark: SparkSession, results: Sequence[RuleResult], path: str, ctx: RunContext, dataset: str, target: str
+) -> None:
     """Append one row per rule to the Delta metrics table at ``path``."""
     if not results:
         return
     now = datetime.now(timezone.utc)
-    rows = [(ctx.run_id, ctx.pipeline, dataset, target, r.rule, r.kind, r.action, r.rows_checked,
-             r.rows_failed, r.threshold, r.passed, list(r.sample_keys), r.observed, now)
-            for r in results]
+    rows = [
+        (
+            ctx.run_id,
+            ctx.pipeline,
+            dataset,
+            target,
+            r.rule,
+            r.kind,
+            r.action,
+            r.rows_checked,
+            r.rows_failed,
+            r.threshold,
+            r.passed,
+            list(r.sample_keys),
+            r.observed,
+            now,
+        )
+        for r in results
+    ]
     spark.createDataFrame(rows, METRICS_SCHEMA).write.format("delta").mode("append").save(path)

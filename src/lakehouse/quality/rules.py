@@ -36,8 +36,11 @@ def row_key(keys: Sequence[str]) -> Column:
 
 def drop_rules(expectations: Sequence[Expectation]) -> Column:
     """Array of the names of the ``drop`` row rules a row fails (empty when it passes them all)."""
-    names = [F.when(~rule_ok(e.rule or "true"), F.lit(e.name))
-             for e in expectations if e.kind == "row" and e.action == "drop"]
+    names = [
+        F.when(~rule_ok(e.rule or "true"), F.lit(e.name))
+        for e in expectations
+        if e.kind == "row" and e.action == "drop"
+    ]
     if not names:
         return F.array().cast("array<string>")
     return F.filter(F.array(*names), lambda x: x.isNotNull())

@@ -59,18 +59,24 @@ def checked_rows(bronze: DataFrame, plan: BatchPlan) -> DataFrame:
     """Bronze rows conformed, PII-protected in their raw values, with ``_reasons``."""
     contract = plan.dataset.contract
     assert contract is not None
-    return (bronze.transform(to_conformed, contract)
-                  .transform(with_protected_raw, contract, plan.salt)
-                  .transform(with_reasons, contract)
-                  .transform(with_duplicate_keys, contract))
+    return (
+        bronze.transform(to_conformed, contract)
+        .transform(with_protected_raw, contract, plan.salt)
+        .transform(with_reasons, contract)
+        .transform(with_duplicate_keys, contract)
+    )
 
 
 def _append(spark: SparkSession, df: DataFrame, path: str, plan: BatchPlan, batch_id: int) -> bool:
     """Append idempotently; False when Delta skipped it (this batch reached the table before)."""
     before = table_version(spark, path)
-    (df.write.format("delta").mode("append")
-       .option("txnAppId", plan.app_id).option("txnVersion", batch_id)
-       .save(path))
+    (
+        df.write.format("delta")
+        .mode("append")
+        .option("txnAppId", plan.app_id)
+        .option("txnVersion", batch_id)
+        .save(path)
+    )
     return table_version(spark, path) != before
 
 
@@ -92,11 +98,11 @@ def _too_many(plan: BatchPlan, read: int, bad: int, batch_reasons: Totals) -> Co
     return ContractError(
         f"dataset {plan.dataset.name!r}: quarantine rate {bad / read:.2%} ({bad} of {read} rows) "
         f"exceeds max_quarantine_rate {contract.max_quarantine_rate:.2%}; silver was not written, "
-        f"the quarantine was ({plan.dataset.quarantine_path}); top reasons: {top}")
+        f"the quarantine was ({plan.dataset.quarantine_path}); top reasons: {top}"
+    )
 
 
-def run_batch(spark: SparkSession, bronze: DataFrame, batch_id: int, plan: BatchPlan,
-              totals: Totals) -> None:
+def run_batch(spark: SparkSession, bronze: DataFrame, batch_id: int, plan: BatchPlan, totals: Totals) -> None:
     """Process one micro-batch; on a failed audit record the error in ``totals`` and raise it."""
     contract = plan.dataset.contract
     assert contract is not None

@@ -30,8 +30,12 @@ _NUMERIC = ("tinyint", "smallint", "int", "bigint", "double", "float")
 
 
 def _reason(column: str, rule: str, value: Column, message: str) -> Column:
-    return F.struct(F.lit(column).alias("column"), F.lit(rule).alias("rule"),
-                    value.cast("string").alias("value"), F.lit(message).alias("message"))
+    return F.struct(
+        F.lit(column).alias("column"),
+        F.lit(rule).alias("rule"),
+        value.cast("string").alias("value"),
+        F.lit(message).alias("message"),
+    )
 
 
 def _fails(value: Column, ok: Column) -> Column:
@@ -44,19 +48,30 @@ def _value_rules(spec: ColumnSpec) -> list[tuple[str, Column, str]]:
     text = value.cast("string")
     rules: list[tuple[str, Column, str]] = []
     if spec.allowed is not None:
-        rules.append(("allowed", _fails(value, text.isin(*spec.allowed)),
-                      "not one of the allowed values " + ", ".join(spec.allowed)))
+        rules.append(
+            (
+                "allowed",
+                _fails(value, text.isin(*spec.allowed)),
+                "not one of the allowed values " + ", ".join(spec.allowed),
+            )
+        )
     numeric = spec.type in _NUMERIC or spec.type.startswith("decimal")
     if spec.min is not None and numeric:
         rules.append(("min", _fails(value, value >= F.lit(spec.min)), f"below the minimum {spec.min:g}"))
     if spec.max is not None and numeric:
         rules.append(("max", _fails(value, value <= F.lit(spec.max)), f"above the maximum {spec.max:g}"))
     if spec.pattern is not None:
-        rules.append(("pattern", _fails(value, text.rlike(spec.pattern)),
-                      f"does not match the pattern {spec.pattern}"))
+        rules.append(
+            ("pattern", _fails(value, text.rlike(spec.pattern)), f"does not match the pattern {spec.pattern}")
+        )
     if spec.max_length is not None:
-        rules.append(("max_length", _fails(value, F.length(text) <= spec.max_length),
-                      f"longer than {spec.max_length} characters"))
+        rules.append(
+            (
+                "max_length",
+                _fails(value, F.length(text) <= spec.max_length),
+                f"longer than {spec.max_length} characters",
+            )
+        )
     return rules
 
 
@@ -67,8 +82,12 @@ def column_failures(spec: ColumnSpec, contract: Contract) -> list[Column]:
     failures = []
     if required:
         what = "primary key column" if spec.name in contract.primary_key else "column"
-        failures.append(F.when(F.col(f"_clean.{quote(spec.name)}").isNull(),
-                               _reason(spec.name, "not_null", raw, f"{what} is null or a null token")))
+        failures.append(
+            F.when(
+                F.col(f"_clean.{quote(spec.name)}").isNull(),
+                _reason(spec.name, "not_null", raw, f"{what} is null or a null token"),
+            )
+        )
     kind = spec.type + (f" in format {spec.format}" if spec.format else "")
     failures.append(F.when(cast_failed(spec), _reason(spec.name, "cast", raw, f"not a valid {kind}")))
     for rule, failed, message in _value_rules(spec):
@@ -81,8 +100,14 @@ def with_reasons(df: DataFrame, contract: Contract, *, rescued_policy: str | Non
     failures = [f for spec in contract.columns for f in column_failures(spec, contract)]
     if (rescued_policy or contract.rescued_data) == "quarantine":
         rescued = F.col("_rescued_data")
-        failures.append(F.when(rescued.isNotNull(), _reason(
-            "_rescued_data", "rescued_data", rescued, "row has values that did not fit the schema")))
+        failures.append(
+            F.when(
+                rescued.isNotNull(),
+                _reason(
+                    "_rescued_data", "rescued_data", rescued, "row has values that did not fit the schema"
+                ),
+            )
+        )
     found = F.filter(F.array(*failures), lambda r: r.isNotNull())
     return df.select("*", found.cast(REASON_TYPE).alias(REASONS))
 
@@ -92,14 +117,24 @@ def with_duplicate_keys(df: DataFrame, contract: Contract) -> DataFrame:
     if not contract.primary_key:
         return df
     clean = F.size(REASONS) == 0
-    order = [F.col("_ingested_at").desc_nulls_last(), F.col("_source_file").desc_nulls_last(),
-             F.to_json(F.col(RAW)).desc_nulls_last()]
+    order = [
+        F.col("_ingested_at").desc_nulls_last(),
+        F.col("_source_file").desc_nulls_last(),
+        F.to_json(F.col(RAW)).desc_nulls_last(),
+    ]
     window = Window.partitionBy(clean, *[F.col(quote(k)) for k in contract.primary_key]).orderBy(*order)
-    key_text = F.to_json(F.struct(*[F.col(f"{RAW}.{quote(contract.column(k).source_name)}").alias(k)
-                                    for k in contract.primary_key]))
+    key_text = F.to_json(
+        F.struct(
+            *[F.col(f"{RAW}.{quote(contract.column(k).source_name)}").alias(k) for k in contract.primary_key]
+        )
+    )
     duplicate = clean & (F.row_number().over(window) > 1)
-    reason = _reason(",".join(contract.primary_key), "duplicate_key", key_text,
-                     "duplicate primary key in this batch; the latest ingested row was kept")
+    reason = _reason(
+        ",".join(contract.primary_key),
+        "duplicate_key",
+        key_text,
+        "duplicate primary key in this batch; the latest ingested row was kept",
+    )
     return df.withColumn(REASONS, F.when(duplicate, F.array(reason)).otherwise(F.col(REASONS)))
 
 

@@ -68,8 +68,12 @@ def protect_rescued(values: Column, contract: Contract, salt: str | None) -> Col
     safe += [k.lower() for k in _RESCUE_KEEP]
     pii = [c.source_name.lower() for c in contract.columns if c.pii]
     protected = protect_map(values, contract, salt)
-    return F.transform_values(protected, lambda k, v: F.when(
-        F.lower(k).isin(*safe) | F.lower(k).isin(*pii) | v.isNull(), v).otherwise(F.lit(REDACTED)))
+    return F.transform_values(
+        protected,
+        lambda k, v: F.when(F.lower(k).isin(*safe) | F.lower(k).isin(*pii) | v.isNull(), v).otherwise(
+            F.lit(REDACTED)
+        ),
+    )
 
 
 def with_protected_raw(df: DataFrame, contract: Contract, salt: str | None) -> DataFrame:
@@ -78,12 +82,15 @@ def with_protected_raw(df: DataFrame, contract: Contract, salt: str | None) -> D
         return df
     rescued = F.from_json(F.col("_rescued_data"), "map<string,string>")
     safe_rescued = F.when(rescued.isNotNull(), F.to_json(protect_rescued(rescued, contract, salt)))
-    return df.withColumns({
-        RAW: protect_map(F.col(RAW), contract, salt),
-        # Text that is not a JSON object cannot be inspected: redact it rather than leak it.
-        "_rescued_data": F.when(F.col("_rescued_data").isNotNull(),
-                                F.coalesce(safe_rescued, F.lit(REDACTED))),
-    })
+    return df.withColumns(
+        {
+            RAW: protect_map(F.col(RAW), contract, salt),
+            # Text that is not a JSON object cannot be inspected: redact it rather than leak it.
+            "_rescued_data": F.when(
+                F.col("_rescued_data").isNotNull(), F.coalesce(safe_rescued, F.lit(REDACTED))
+            ),
+        }
+    )
 
 
 def silver_column(spec: ColumnSpec, salt: str | None) -> Column | None:

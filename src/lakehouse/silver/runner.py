@@ -50,22 +50,37 @@ def _app_id(spark: SparkSession, dataset: DatasetConfig) -> str:
     return f"lakehouse-silver-{dataset.name}-{ids[0] if ids else 'noid'}"
 
 
-def _run_stream(spark: SparkSession, stream: DataFrame, dataset: DatasetConfig,
-                config: PipelineConfig, ctx: RunContext, salt: str | None, totals: Totals) -> None:
+def _run_stream(
+    spark: SparkSession,
+    stream: DataFrame,
+    dataset: DatasetConfig,
+    config: PipelineConfig,
+    ctx: RunContext,
+    salt: str | None,
+    totals: Totals,
+) -> None:
     def handle(batch: DataFrame, batch_id: int) -> None:
         plan = BatchPlan(dataset, ctx.run_id, salt, _app_id(spark, dataset))
         run_batch(spark, batch, batch_id, plan, totals)
 
-    query = (stream.writeStream.queryName(_query_name(dataset))
-             .option("checkpointLocation", config.storage.checkpoint("silver", dataset.name))
-             .trigger(availableNow=True)
-             .foreachBatch(handle)
-             .start())
+    query = (
+        stream.writeStream.queryName(_query_name(dataset))
+        .option("checkpointLocation", config.storage.checkpoint("silver", dataset.name))
+        .trigger(availableNow=True)
+        .foreachBatch(handle)
+        .start()
+    )
     query.awaitTermination()
 
 
-def _stream_with_restarts(spark: SparkSession, dataset: DatasetConfig, config: PipelineConfig,
-                          ctx: RunContext, salt: str | None, totals: Totals) -> list[str]:
+def _stream_with_restarts(
+    spark: SparkSession,
+    dataset: DatasetConfig,
+    config: PipelineConfig,
+    ctx: RunContext,
+    salt: str | None,
+    totals: Totals,
+) -> list[str]:
     """Run the stream; restart when bronze gained columns (Delta stops a stream once then)."""
     log = get_logger("lakehouse.silver")
     for attempt in range(_MAX_RESTARTS + 1):
@@ -80,25 +95,38 @@ def _stream_with_restarts(spark: SparkSession, dataset: DatasetConfig, config: P
             if attempt < _MAX_RESTARTS and any(s in text for s in _SCHEMA_CHANGED):
                 log.info("bronze schema changed; restarting the silver stream", attempt=attempt + 1)
                 continue
-            raise ContractError(f"dataset {dataset.name!r}: silver stream failed: "
-                                f"{text.splitlines()[0] if text else type(exc).__name__}") from exc
+            raise ContractError(
+                f"dataset {dataset.name!r}: silver stream failed: "
+                f"{text.splitlines()[0] if text else type(exc).__name__}"
+            ) from exc
     raise AssertionError("unreachable")
 
 
-def _result(dataset: DatasetConfig, totals: Totals, version: int | None,
-            found: dict[str, list[str]]) -> LayerResult:
+def _result(
+    dataset: DatasetConfig, totals: Totals, version: int | None, found: dict[str, list[str]]
+) -> LayerResult:
     return LayerResult(
-        dataset.name, "silver",
+        dataset.name,
+        "silver",
         status="failed" if totals.error else "succeeded",
-        rows_read=totals.read, rows_written=totals.written, rows_quarantined=totals.quarantined,
+        rows_read=totals.read,
+        rows_written=totals.written,
+        rows_quarantined=totals.quarantined,
         table_version=version,
-        details={"top_reasons": totals.top_reasons(), "reasons": totals.top_reasons(None),
-                 "drift": found, "batches": totals.batches, "rows_held_back": totals.held_back,
-                 "skipped_writes": totals.skipped_writes})
+        details={
+            "top_reasons": totals.top_reasons(),
+            "reasons": totals.top_reasons(None),
+            "drift": found,
+            "batches": totals.batches,
+            "rows_held_back": totals.held_back,
+            "skipped_writes": totals.skipped_writes,
+        },
+    )
 
 
-def process(spark: SparkSession, dataset: DatasetConfig, config: PipelineConfig,
-            ctx: RunContext) -> LayerResult:
+def process(
+    spark: SparkSession, dataset: DatasetConfig, config: PipelineConfig, ctx: RunContext
+) -> LayerResult:
     """Conform and check the bronze rows new since the last run; append valid rows to silver.
 
     Raises :class:`ContractError` (with ``.result`` holding the counts) when the quarantine rate
@@ -121,9 +149,17 @@ def process(spark: SparkSession, dataset: DatasetConfig, config: PipelineConfig,
         raise
     found = drift(columns, contract)
     log_drift = log.warning if any(found.values()) else log.info
-    log_drift("silver drift report", unknown_columns=found["unknown_columns"],
-              missing_columns=found["missing_columns"])
+    log_drift(
+        "silver drift report",
+        unknown_columns=found["unknown_columns"],
+        missing_columns=found["missing_columns"],
+    )
     result = _result(dataset, totals, table_version(spark, dataset.silver_path), found)
-    log.info("silver finished", rows_read=totals.read, rows_written=totals.written,
-             rows_quarantined=totals.quarantined, top_reasons=totals.top_reasons())
+    log.info(
+        "silver finished",
+        rows_read=totals.read,
+        rows_written=totals.written,
+        rows_quarantined=totals.quarantined,
+        top_reasons=totals.top_reasons(),
+    )
     return result

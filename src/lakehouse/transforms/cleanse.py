@@ -45,8 +45,11 @@ def with_standardized_strings(
     """
     if case not in CASES:
         raise ValueError(f"case must be one of {', '.join(CASES)}, got {case!r}")
-    names = list(columns) if columns is not None else [
-        f.name for f in df.schema.fields if isinstance(f.dataType, StringType)]
+    names = (
+        list(columns)
+        if columns is not None
+        else [f.name for f in df.schema.fields if isinstance(f.dataType, StringType)]
+    )
     out: dict[str, Column] = {}
     for name in names:
         value = standardized(F.col(name), case=case, collapse_whitespace=collapse_whitespace)
@@ -62,13 +65,17 @@ def dedupe_latest(df: DataFrame, keys: Sequence[str], order_by: str | Sequence[s
     orders = [order_by] if isinstance(order_by, str) else list(order_by)
     sort_cols = [sort_column(part) for o in orders for part in _split_order(o)]
     window = Window.partitionBy(*keys).orderBy(*sort_cols)
-    return (df.withColumn("_dedupe_rank", F.row_number().over(window))
-              .where(F.col("_dedupe_rank") == 1)
-              .drop("_dedupe_rank"))
+    return (
+        df.withColumn("_dedupe_rank", F.row_number().over(window))
+        .where(F.col("_dedupe_rank") == 1)
+        .drop("_dedupe_rank")
+    )
 
 
-_ORDER = re.compile(r"^(?P<expr>.+?)(?:\s+(?P<dir>asc|desc))?(?:\s+nulls\s+(?P<nulls>first|last))?$",
-                    re.IGNORECASE | re.DOTALL)
+_ORDER = re.compile(
+    r"^(?P<expr>.+?)(?:\s+(?P<dir>asc|desc))?(?:\s+nulls\s+(?P<nulls>first|last))?$",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def sort_column(order: str) -> Column:
@@ -101,8 +108,12 @@ def _split_order(order: str) -> list[str]:
 
 def with_filled(df: DataFrame, values: Mapping[str, Any]) -> DataFrame:
     """Replace NULLs of each named column with the given literal value."""
-    return df.withColumns({name: F.coalesce(F.col(name), F.lit(value).cast(df.schema[name].dataType))
-                           for name, value in values.items()})
+    return df.withColumns(
+        {
+            name: F.coalesce(F.col(name), F.lit(value).cast(df.schema[name].dataType))
+            for name, value in values.items()
+        }
+    )
 
 
 def with_replaced(df: DataFrame, column: str, mapping: Mapping[Any, Any]) -> DataFrame:
@@ -123,10 +134,14 @@ def to_utc(df: DataFrame, columns: Sequence[str], from_zone: str) -> DataFrame:
     ``from_zone``, independent of the session time zone.
     """
     session_tz = F.current_timezone()
-    return df.withColumns({
-        name: F.convert_timezone(F.lit(from_zone), session_tz, F.col(name).cast("timestamp_ntz"))
-               .cast("timestamp")
-        for name in columns})
+    return df.withColumns(
+        {
+            name: F.convert_timezone(F.lit(from_zone), session_tz, F.col(name).cast("timestamp_ntz")).cast(
+                "timestamp"
+            )
+            for name in columns
+        }
+    )
 
 
 def with_derived(df: DataFrame, columns: Mapping[str, str]) -> DataFrame:

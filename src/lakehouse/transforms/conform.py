@@ -82,8 +82,7 @@ def with_contract_columns(df: DataFrame, contract: Contract) -> DataFrame:
         values.append(value.alias(spec.name))
     meta = [
         (F.col(quote(m)) if m in df.columns else F.lit(None)).cast(t).alias(m)
-        for m, t in (("_source_file", "string"), ("_ingested_at", "timestamp"),
-                     ("_rescued_data", "string"))
+        for m, t in (("_source_file", "string"), ("_ingested_at", "timestamp"), ("_rescued_data", "string"))
     ]
     return df.select(*values, *meta, _raw_map(data).alias(RAW))
 
@@ -98,8 +97,10 @@ def clean_string(value: Column, null_tokens: tuple[str, ...], trim: bool = True)
 
 def with_clean_strings(df: DataFrame, contract: Contract) -> DataFrame:
     """Apply ``trim`` and ``null_tokens`` to every contract column."""
-    cleaned = {c.name: clean_string(F.col(quote(c.name)), contract.null_tokens, contract.trim)
-               for c in contract.columns}
+    cleaned = {
+        c.name: clean_string(F.col(quote(c.name)), contract.null_tokens, contract.trim)
+        for c in contract.columns
+    }
     return df.withColumns(cleaned)
 
 
@@ -133,8 +134,9 @@ def typed_value(spec: ColumnSpec, default_tz: str = "UTC") -> Column:
         return F.when(text.rlike(_INTEGER_TEXT), F.expr(f"try_cast({col} AS {kind})"))
     if kind == "boolean":
         low = F.lower(text)
-        return (F.when(low.isin(*spec.true_values), F.lit(True))
-                .when(low.isin(*spec.false_values), F.lit(False)))
+        return F.when(low.isin(*spec.true_values), F.lit(True)).when(
+            low.isin(*spec.false_values), F.lit(False)
+        )
     if kind == "timestamp":
         return _timestamp(col, spec, default_tz)
     if kind == "date":
@@ -163,6 +165,8 @@ def with_contract_types(df: DataFrame, contract: Contract) -> DataFrame:
 
 def to_conformed(df: DataFrame, contract: Contract) -> DataFrame:
     """Rename, clean and cast a bronze DataFrame (the three steps above, in order)."""
-    return (df.transform(with_contract_columns, contract)
-              .transform(with_clean_strings, contract)
-              .transform(with_contract_types, contract))
+    return (
+        df.transform(with_contract_columns, contract)
+        .transform(with_clean_strings, contract)
+        .transform(with_contract_types, contract)
+    )

@@ -195,14 +195,9 @@ def _needs_partitions(node: Node, mode: str) -> None:
         )
 
 
-def parse_gold(node: Node, dataset: str) -> GoldSpec:
-    """Parse a dataset's ``gold`` section."""
-    node.check_keys(
-        frozenset(
-            {"table", "mode", "keys", "partition_by", "transforms", "expectations", "scd2", "description"}
-        )
-    )
-    mode = node.get_str("mode", "merge", choices=PUBLISH_MODES)
+def _publish_options(node: Node, default_mode: str) -> tuple[str, tuple[str, ...], tuple[Expectation, ...]]:
+    """The options gold tables and derived tables share: mode, keys and expectations."""
+    mode = node.get_str("mode", default_mode, choices=PUBLISH_MODES)
     keys = node.get_str_list("keys", ())
     if mode in ("merge", "scd2") and not keys:
         raise node.child("keys").error(
@@ -211,6 +206,17 @@ def parse_gold(node: Node, dataset: str) -> GoldSpec:
     _needs_partitions(node, mode)
     expectations = tuple(parse_expectation(n) for n in node.child("expectations").elements())
     _names_unique(node.child("expectations"), [e.name for e in expectations])
+    return mode, keys, expectations
+
+
+def parse_gold(node: Node, dataset: str) -> GoldSpec:
+    """Parse a dataset's ``gold`` section."""
+    node.check_keys(
+        frozenset(
+            {"table", "mode", "keys", "partition_by", "transforms", "expectations", "scd2", "description"}
+        )
+    )
+    mode, keys, expectations = _publish_options(node, "merge")
     scd2_node = node.child("scd2")
     scd2 = None
     if mode == "scd2":
@@ -236,15 +242,7 @@ def parse_derived(node: Node) -> DerivedSpec:
     node.check_keys(
         frozenset({"name", "inputs", "sql", "mode", "keys", "partition_by", "expectations", "description"})
     )
-    mode = node.get_str("mode", "overwrite_partitions", choices=PUBLISH_MODES)
-    keys = node.get_str_list("keys", ())
-    if mode in ("merge", "scd2") and not keys:
-        raise node.child("keys").error(
-            f"mode {mode} needs keys", found=None, expected="a list of key columns"
-        )
-    _needs_partitions(node, mode)
-    expectations = tuple(parse_expectation(n) for n in node.child("expectations").elements())
-    _names_unique(node.child("expectations"), [e.name for e in expectations])
+    mode, keys, expectations = _publish_options(node, "overwrite_partitions")
     return DerivedSpec(
         name=node.get_str("name"),
         inputs=node.get_str_list("inputs"),

@@ -57,11 +57,7 @@ class Widgets:
         label: str | None = None,
     ) -> None:
         """Define a widget whose value must be one of ``choices``."""
-        widget = _Widget("dropdown", str(defaultValue), tuple(map(str, choices)))
-        self._check(name, widget, [widget.default])
-        if name in self.params:
-            self._check(name, widget, [self.params[name]])
-        self._widgets[name] = widget
+        self._define_checked(name, _Widget("dropdown", str(defaultValue), tuple(map(str, choices))))
 
     def combobox(
         self,
@@ -81,10 +77,14 @@ class Widgets:
         label: str | None = None,
     ) -> None:
         """Define a widget whose value is a comma-separated subset of ``choices``."""
-        widget = _Widget("multiselect", str(defaultValue), tuple(map(str, choices)))
-        self._check(name, widget, widget.default.split(","))
+        self._define_checked(name, _Widget("multiselect", str(defaultValue), tuple(map(str, choices))))
+
+    def _define_checked(self, name: str, widget: _Widget) -> None:
+        """Define a widget whose default and passed value must be among its choices."""
+        split = (lambda v: v.split(",")) if widget.kind == "multiselect" else (lambda v: [v])
+        self._check(name, widget, split(widget.default))
         if name in self.params:
-            self._check(name, widget, self.params[name].split(","))
+            self._check(name, widget, split(self.params[name]))
         self._widgets[name] = widget
 
     @staticmethod

@@ -1,5 +1,5 @@
 .PHONY: setup demo test lint format wheel bench
-setup:   ## create .venv and install lakehouse[dev]
+setup:   ## create .venv and install lakehouse-etl[dev]
 	scripts/setup.sh
 demo:    ## run the sample pipeline on local Spark into ./_lakehouse
 	scripts/demo.sh
@@ -9,5 +9,5 @@ lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
 format:
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
-wheel:
-	.venv/bin/python -m build --wheel
+wheel:   ## wheel + sdist into dist/, checked with twine
+	scripts/build-wheel.sh

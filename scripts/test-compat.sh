@@ -9,6 +9,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
+"$VENV/bin/python" -m pip uninstall --quiet --yes lakehouse 2>/dev/null || true
 "$VENV/bin/python" -m pip install --quiet -c constraints-spark35.txt -e ".[dev]"
 mkdir -p reports
 exec "$VENV/bin/python" -m pytest tests integration_tests -m "not slow" -p no:cacheprovider \

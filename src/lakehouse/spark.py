@@ -65,7 +65,7 @@ def get_spark(
         from pyspark.sql import SparkSession
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise LakehouseError(
-            "pyspark is not installed: install lakehouse[spark] locally (Databricks runtimes "
+            "pyspark is not installed: install lakehouse-etl[spark] locally (Databricks runtimes "
             "ship their own pyspark and Delta)"
         ) from exc
 
@@ -94,7 +94,7 @@ def get_spark(
         try:
             from delta import configure_spark_with_delta_pip
         except ImportError as exc:  # pragma: no cover
-            raise LakehouseError("delta-spark is not installed: install lakehouse[spark]") from exc
+            raise LakehouseError("delta-spark is not installed: install lakehouse-etl[spark]") from exc
         builder = configure_spark_with_delta_pip(builder)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")

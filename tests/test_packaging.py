@@ -102,6 +102,7 @@ def test_wheel_keeps_spark_optional(built: tuple[Path, Path]) -> None:
     assert "lakehouse/py.typed" in names
     assert "lakehouse/resources/log4j2.properties" in names
     assert "lakehouse = lakehouse.cli:main" in entry_points
+    assert "lakehouse-job = lakehouse.orchestration:console_job" in entry_points
 
 
 def test_build_script_refuses_a_bad_build_number(tmp_path: Path) -> None:

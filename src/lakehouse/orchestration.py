@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,11 +35,38 @@ class PipelineFailedError(LakehouseError):
         super().__init__(f"run {summary['run_id']} failed: {summary['error']}")
 
 
+class JobFailedError(LakehouseError):
+    """``lakehouse-job`` ended with a non-zero exit code; the cause is already on stderr."""
+
+
+def console_job(argv: Sequence[str] | None = None) -> None:
+    """The ``lakehouse-job`` entry point: the ``lakehouse`` command for job runners.
+
+    It takes the same arguments. A runner that calls the entry point function itself (a
+    Databricks python wheel task) need not look at the exit code the function returns, so
+    this one returns nothing on success and raises :class:`JobFailedError` otherwise: the
+    task fails, and the command has printed the one-line cause first.
+    """
+    from lakehouse.cli import main
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    code = main(args)
+    if code != 0:
+        raise JobFailedError(f"lakehouse {shlex.join(args)} failed with exit code {code}")
+
+
 def default_conf_dir() -> str:
-    """``conf`` beside the working directory locally; the deployed copy on Databricks."""
-    if "DATABRICKS_RUNTIME_VERSION" in os.environ:
-        return "/dbfs/FileStore/lakehouse/conf"
-    return "conf"
+    """The config folder used when none is given.
+
+    ``$LAKEHOUSE_CONF_DIR`` if set; otherwise ``conf`` in the working directory (a clone of
+    the repository) or in its parent: a notebook deployed with the Databricks bundle runs in
+    its own workspace-files folder, ``<bundle files>/notebooks``, beside the deployed
+    ``conf``. The bundle's jobs pass ``conf_dir`` explicitly (see databricks.yml).
+    """
+    configured = os.environ.get("LAKEHOUSE_CONF_DIR")
+    if configured:
+        return configured
+    return next((c for c in ("conf", os.path.join("..", "conf")) if os.path.isdir(c)), "conf")
 
 
 def run_job(

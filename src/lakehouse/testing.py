@@ -1,8 +1,16 @@
 """Helpers for end-to-end fixtures (Nutter notebooks run locally and on Databricks).
 
 They lay out landing files from the shipped samples and read Delta table state; they do no
-transformation. Paths come in pairs because on Databricks Spark sees ``dbfs:/x`` where Python
-file functions see ``/dbfs/x``; locally both are the same folder.
+transformation. A scratch folder has a path for Spark and one for Python file functions; in a
+local temp dir and in a Unity Catalog Volume (``/Volumes/...``) both are the same folder.
+
+Settings (environment variables, e.g. ``spark_env_vars`` of the bundle's integration job):
+
+- ``LAKEHOUSE_SCRATCH``: the folder scratch folders are created in. Required on Databricks,
+  where it is a Volume folder such as ``/Volumes/main/lakehouse_dev/scratch``; locally the
+  default is the system temp dir.
+- ``LAKEHOUSE_SAMPLES``: the shipped samples; default ``samples`` in the working directory or
+  its parent (a fixture deployed with the bundle runs in ``<bundle files>/integration_tests``).
 """
 
 from __future__ import annotations
@@ -15,6 +23,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from lakehouse.errors import LakehouseError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -37,21 +47,29 @@ class Scratch:
 
 
 def new_scratch(prefix: str = "lakehouse-it") -> Scratch:
-    """Create an empty scratch folder (under /dbfs/tmp on Databricks, the temp dir locally)."""
-    if ON_DATABRICKS:
-        name = f"{prefix}-{uuid.uuid4().hex[:8]}"
-        local = Path("/dbfs/tmp") / name
+    """Create an empty scratch folder under ``$LAKEHOUSE_SCRATCH`` (the temp dir locally)."""
+    root = os.environ.get("LAKEHOUSE_SCRATCH")
+    if root:
+        local = Path(root) / f"{prefix}-{uuid.uuid4().hex[:8]}"
         local.mkdir(parents=True)
-        return Scratch(f"dbfs:/tmp/{name}", local)
-    local = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
+    elif ON_DATABRICKS:
+        raise LakehouseError(
+            "LAKEHOUSE_SCRATCH is not set: on Databricks the fixtures need a Unity Catalog Volume "
+            "folder for their tables, e.g. /Volumes/main/lakehouse_dev/scratch (the bundle's "
+            "integration_tests job sets it from the scratch_volume variable)"
+        )
+    else:
+        local = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
     return Scratch(str(local), local)
 
 
 def samples_dir() -> Path:
-    """The shipped samples: deployed copy on Databricks, ``./samples`` (or $LAKEHOUSE_SAMPLES)."""
-    if ON_DATABRICKS:
-        return Path("/dbfs/FileStore/lakehouse/samples")
-    return Path(os.environ.get("LAKEHOUSE_SAMPLES", "samples")).resolve()
+    """The shipped samples: ``$LAKEHOUSE_SAMPLES``, else ``samples`` here or one folder up."""
+    configured = os.environ.get("LAKEHOUSE_SAMPLES")
+    if configured:
+        return Path(configured).resolve()
+    found = next((c for c in (Path("samples"), Path("..", "samples")) if c.is_dir()), Path("samples"))
+    return found.resolve()
 
 
 def manifest(samples: Path | None = None) -> dict[str, Any]:

@@ -10,39 +10,41 @@ import pytest
 from lakehouse.notebooks import DBUtils, NotebookError, SecretNotFoundError, run_notebook
 from lakehouse.notebooks.dbutils import Secrets, secret_variable
 
+VOL = "/Volumes/main/it/vol"
+
 
 @pytest.fixture()
 def fs(tmp_path: Path):
-    return DBUtils(dbfs_root=str(tmp_path / "dbfs")).fs
+    return DBUtils(volumes_root=str(tmp_path / "volumes")).fs
 
 
-def test_dbfs_paths_live_under_the_configured_root(fs, tmp_path: Path) -> None:
-    assert fs.put("dbfs:/landing/a.txt", "hello") is True
-    assert (tmp_path / "dbfs" / "landing" / "a.txt").read_text() == "hello"
-    assert fs.head("dbfs:/landing/a.txt") == "hello"
-    assert fs.head("dbfs:/landing/a.txt", maxBytes=2) == "he"
+def test_volume_paths_live_under_the_configured_root(fs, tmp_path: Path) -> None:
+    assert fs.put(f"{VOL}/landing/a.txt", "hello") is True
+    assert (tmp_path / "volumes" / "main" / "it" / "vol" / "landing" / "a.txt").read_text() == "hello"
+    assert fs.head(f"{VOL}/landing/a.txt") == "hello"
+    assert fs.head(f"{VOL}/landing/a.txt", maxBytes=2) == "he"
 
 
 def test_put_refuses_to_overwrite_unless_asked(fs) -> None:
-    fs.put("dbfs:/x.txt", "one")
-    with pytest.raises(FileExistsError, match=r"dbfs:/x\.txt"):
-        fs.put("dbfs:/x.txt", "two")
-    fs.put("dbfs:/x.txt", "two", overwrite=True)
-    assert fs.head("dbfs:/x.txt") == "two"
+    fs.put(f"{VOL}/x.txt", "one")
+    with pytest.raises(FileExistsError, match=r"/Volumes/main/it/vol/x\.txt"):
+        fs.put(f"{VOL}/x.txt", "two")
+    fs.put(f"{VOL}/x.txt", "two", overwrite=True)
+    assert fs.head(f"{VOL}/x.txt") == "two"
 
 
 def test_ls_reports_files_and_directories(fs) -> None:
-    fs.mkdirs("dbfs:/root/sub")
-    fs.put("dbfs:/root/f.csv", "abc")
-    listing = fs.ls("dbfs:/root")
+    fs.mkdirs(f"{VOL}/root/sub")
+    fs.put(f"{VOL}/root/f.csv", "abc")
+    listing = fs.ls(f"{VOL}/root")
     assert [(i.path, i.name, i.isDir()) for i in listing] == [
-        ("dbfs:/root/f.csv", "f.csv", False),
-        ("dbfs:/root/sub/", "sub/", True),
+        (f"{VOL}/root/f.csv", "f.csv", False),
+        (f"{VOL}/root/sub/", "sub/", True),
     ]
     assert listing[0].size == 3 and listing[0].isFile()
     assert listing[0].modificationTime > 1_600_000_000_000  # epoch milliseconds
-    with pytest.raises(FileNotFoundError, match="dbfs:/missing"):
-        fs.ls("dbfs:/missing")
+    with pytest.raises(FileNotFoundError, match="/Volumes/main/it/vol/missing"):
+        fs.ls(f"{VOL}/missing")
 
 
 def test_file_prefix_and_plain_paths_are_local(fs, tmp_path: Path) -> None:
@@ -54,40 +56,44 @@ def test_file_prefix_and_plain_paths_are_local(fs, tmp_path: Path) -> None:
 
 
 def test_cp_mv_rm(fs) -> None:
-    fs.put("dbfs:/src/dir/one.txt", "1")
-    fs.cp("dbfs:/src/dir/one.txt", "dbfs:/copy/one.txt")
-    assert fs.head("dbfs:/copy/one.txt") == "1"
+    fs.put(f"{VOL}/src/dir/one.txt", "1")
+    fs.cp(f"{VOL}/src/dir/one.txt", f"{VOL}/copy/one.txt")
+    assert fs.head(f"{VOL}/copy/one.txt") == "1"
     with pytest.raises(IsADirectoryError, match="recurse=True"):
-        fs.cp("dbfs:/src/dir", "dbfs:/tree")
-    fs.cp("dbfs:/src/dir", "dbfs:/tree", recurse=True)
-    assert [i.name for i in fs.ls("dbfs:/tree")] == ["one.txt"]
-    fs.mv("dbfs:/copy/one.txt", "dbfs:/moved/one.txt")
-    assert [i.name for i in fs.ls("dbfs:/copy")] == []
-    fs.mv("dbfs:/tree", "dbfs:/tree2", recurse=True)
-    assert [i.name for i in fs.ls("dbfs:/")] == ["copy/", "moved/", "src/", "tree2/"]
+        fs.cp(f"{VOL}/src/dir", f"{VOL}/tree")
+    fs.cp(f"{VOL}/src/dir", f"{VOL}/tree", recurse=True)
+    assert [i.name for i in fs.ls(f"{VOL}/tree")] == ["one.txt"]
+    fs.mv(f"{VOL}/copy/one.txt", f"{VOL}/moved/one.txt")
+    assert [i.name for i in fs.ls(f"{VOL}/copy")] == []
+    fs.mv(f"{VOL}/tree", f"{VOL}/tree2", recurse=True)
+    assert [i.name for i in fs.ls(f"{VOL}/")] == ["copy/", "moved/", "src/", "tree2/"]
     with pytest.raises(IsADirectoryError):
-        fs.rm("dbfs:/src")
-    assert fs.rm("dbfs:/src", recurse=True) is True
-    assert fs.rm("dbfs:/src") is False
-    assert fs.rm("dbfs:/copy") is True  # empty directory needs no recurse
+        fs.rm(f"{VOL}/src")
+    assert fs.rm(f"{VOL}/src", recurse=True) is True
+    assert fs.rm(f"{VOL}/src") is False
+    assert fs.rm(f"{VOL}/copy") is True  # empty directory needs no recurse
 
 
-def test_paths_cannot_escape_the_dbfs_root_or_use_cloud_schemes(fs) -> None:
+def test_paths_cannot_escape_the_volumes_root_or_use_other_schemes(fs) -> None:
     with pytest.raises(ValueError, match="outside"):
-        fs.put("dbfs:/../escape.txt", "x")
+        fs.put("/Volumes/main/it/vol/../../../../escape.txt", "x")
+    with pytest.raises(ValueError, match=r"a Volume path is /Volumes/<catalog>/<schema>/<volume>"):
+        fs.put("/Volumes/main/it", "x")
     with pytest.raises(ValueError, match="abfss://"):
         fs.ls("abfss://container@account.dfs.core.windows.net/x")
+    with pytest.raises(ValueError, match=r"only /Volumes/\.\.\., file: and local paths"):
+        fs.ls("s3:/bucket/key")
 
 
-def test_fs_inside_a_notebook_uses_dbfs_root(write_notebook, tmp_path: Path) -> None:
+def test_fs_inside_a_notebook_uses_the_volumes_root(write_notebook, tmp_path: Path) -> None:
     nb = write_notebook(
         "nb.py",
-        'dbutils.fs.put("dbfs:/out/result.txt", "42")',
-        'dbutils.notebook.exit(dbutils.fs.ls("dbfs:/out")[0].name)',
+        'dbutils.fs.put("/Volumes/main/it/vol/out/result.txt", "42")',
+        'dbutils.notebook.exit(dbutils.fs.ls("/Volumes/main/it/vol/out")[0].path)',
     )
-    root = tmp_path / "mydbfs"
-    assert run_notebook(nb, dbfs_root=str(root)).exit_value == "result.txt"
-    assert (root / "out" / "result.txt").read_text() == "42"
+    root = tmp_path / "myvolumes"
+    assert run_notebook(nb, volumes_root=str(root)).exit_value == "/Volumes/main/it/vol/out/result.txt"
+    assert (root / "main" / "it" / "vol" / "out" / "result.txt").read_text() == "42"
 
 
 def test_secret_variable_name() -> None:

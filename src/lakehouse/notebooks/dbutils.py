@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from lakehouse.notebooks.errors import DbutilsError, InputWidgetNotDefined, SecretNotFoundError
-from lakehouse.notebooks.fs import DEFAULT_DBFS_ROOT, LocalFs
+from lakehouse.notebooks.fs import DEFAULT_VOLUMES_ROOT, LocalFs
 
 log = logging.getLogger(__name__)
 
@@ -197,16 +197,16 @@ class DBUtils:
         *,
         params: Mapping[str, str] | None = None,
         run_child: ChildRunner | None = None,
-        dbfs_root: str | None = None,
+        volumes_root: str | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         self.widgets = Widgets(dict(params or {}))
         self.notebook = NotebookUtils(run_child or _no_child_runs)
-        self.fs = LocalFs(dbfs_root or DEFAULT_DBFS_ROOT)
+        self.fs = LocalFs(volumes_root or DEFAULT_VOLUMES_ROOT)
         self.secrets = Secrets(environ)
 
     def __repr__(self) -> str:
-        return f"DBUtils(local stand-in, dbfs_root={self.fs.dbfs_root})"
+        return f"DBUtils(local stand-in, volumes_root={self.fs.volumes_root})"
 
 
 def _no_child_runs(path: str, timeout_seconds: float, arguments: Mapping[str, str]) -> str:

@@ -1,16 +1,22 @@
 """``dbutils.fs`` on the local file system.
 
-``dbfs:/x`` maps to ``<dbfs_root>/x``; ``file:/x`` and plain paths are local paths. Other
-schemes (``abfss://``, ``s3://``) are rejected rather than silently written locally.
+Unity Catalog Volume paths ``/Volumes/<catalog>/<schema>/<volume>/x`` map to
+``<volumes_root>/<catalog>/<schema>/<volume>/x``; ``file:/x`` and other plain paths are local
+paths. Other schemes (``abfss://``, ``s3://``, the DBFS root) are rejected rather than
+silently written locally: current Databricks runtimes disable the DBFS root, so notebooks
+keep their files in Volumes or workspace files.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_DBFS_ROOT = "./_lakehouse/dbfs"
+DEFAULT_VOLUMES_ROOT = "./_lakehouse/volumes"
+VOLUMES = "/Volumes/"
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 @dataclass(frozen=True)
@@ -34,28 +40,30 @@ class FileInfo:
 class LocalFs:
     """The subset of ``dbutils.fs`` that notebooks in this project use."""
 
-    def __init__(self, dbfs_root: str | Path = DEFAULT_DBFS_ROOT) -> None:
-        self.dbfs_root = Path(dbfs_root).resolve()
+    def __init__(self, volumes_root: str | Path = DEFAULT_VOLUMES_ROOT) -> None:
+        self.volumes_root = Path(volumes_root).resolve()
 
     def _local(self, path: str) -> Path:
-        if path.startswith("dbfs:"):
-            local = (self.dbfs_root / path[len("dbfs:") :].lstrip("/")).resolve()
-            if local != self.dbfs_root and self.dbfs_root not in local.parents:
-                raise ValueError(f"{path} points outside the local DBFS root {self.dbfs_root}")
+        if path.startswith(VOLUMES):
+            parts = [p for p in path[len(VOLUMES) :].split("/") if p]
+            if len(parts) < 3:
+                raise ValueError(f"{path}: a Volume path is {VOLUMES}<catalog>/<schema>/<volume>/...")
+            local = self.volumes_root.joinpath(*parts).resolve()
+            if self.volumes_root not in local.parents:
+                raise ValueError(f"{path} points outside the local Volumes root {self.volumes_root}")
             return local
         if path.startswith("file:"):
             rest = path[len("file:") :]
             # file:///tmp/x and file:/tmp/x both mean /tmp/x
             return Path("/" + rest.lstrip("/")) if rest.startswith("/") else Path(rest)
-        if "://" in path:
-            raise ValueError(f"{path}: only dbfs:/, file: and local paths work outside Databricks")
+        if _SCHEME.match(path):
+            raise ValueError(f"{path}: only {VOLUMES}..., file: and local paths work outside Databricks")
         return Path(path)
 
     def _uri(self, path: str, local: Path) -> str:
-        """The path as ls reports it: in the caller's scheme, dirs with a trailing slash."""
-        if path.startswith("dbfs:"):
-            rel = local.resolve().relative_to(self.dbfs_root).as_posix()
-            uri = "dbfs:/" + ("" if rel == "." else rel)
+        """The path as ls reports it: Volume paths as such, others as file:, dirs with a slash."""
+        if path.startswith(VOLUMES):
+            uri = VOLUMES + local.resolve().relative_to(self.volumes_root).as_posix()
         else:
             uri = "file:" + str(local.resolve())
         return uri + "/" if local.is_dir() and not uri.endswith("/") else uri

@@ -42,16 +42,18 @@ def run_notebook(
     *,
     spark: Any = None,
     timeout_seconds: float | None = None,
-    dbfs_root: str | None = None,
+    volumes_root: str | None = None,
 ) -> NotebookResult:
     """Run a notebook with ``spark``, ``display`` and ``dbutils`` in its namespace.
 
     ``params`` are the widget values a job would pass. Raises :class:`NotebookError` for a
     failing cell, :class:`NotebookFormatError` for a file that cannot run locally and
-    :class:`NotebookTimeoutError` when ``timeout_seconds`` elapse first.
+    :class:`NotebookTimeoutError` when ``timeout_seconds`` elapse first. ``dbutils.fs`` keeps
+    Volume paths (``/Volumes/<catalog>/<schema>/<volume>/...``) under ``volumes_root``
+    (default ``./_lakehouse/volumes``).
     """
     notebook = resolve_notebook(path)
-    return _Runner(spark, dbfs_root).run_fresh(notebook, params or {}, timeout_seconds)
+    return _Runner(spark, volumes_root).run_fresh(notebook, params or {}, timeout_seconds)
 
 
 def display(obj: Any = None, *args: Any, **kwargs: Any) -> None:
@@ -71,9 +73,9 @@ def displayHTML(html: str) -> None:  # noqa: N802 - Databricks' name
 class _Runner:
     """Shared settings of one top-level run and the child notebooks it starts."""
 
-    def __init__(self, spark: Any, dbfs_root: str | None) -> None:
+    def __init__(self, spark: Any, volumes_root: str | None) -> None:
         self.spark = spark
-        self.dbfs_root = dbfs_root
+        self.volumes_root = volumes_root
 
     def run_fresh(self, notebook: Path, params: Mapping[str, str], timeout: float | None) -> NotebookResult:
         """Run ``notebook`` in a new namespace, under a time limit if one is given."""
@@ -90,7 +92,7 @@ class _Runner:
         dbutils = DBUtils(
             params=params,
             run_child=lambda p, t, a: self._run_child(notebook, p, t, a),
-            dbfs_root=self.dbfs_root,
+            volumes_root=self.volumes_root,
         )
         # A registered module as namespace lets notebook-defined dataclasses and pickling find
         # their module; its name is not "__main__", so `if __name__ == "__main__"` stays off.

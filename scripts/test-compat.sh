@@ -12,5 +12,9 @@ fi
 "$VENV/bin/python" -m pip uninstall --quiet --yes lakehouse 2>/dev/null || true
 "$VENV/bin/python" -m pip install --quiet -c constraints-spark35.txt -e ".[dev]"
 mkdir -p reports
+# LAKEHOUSE_SPARK_JARS names the jars of the main pair (pyspark 4); this lane uses the ones
+# fetched for its own pair when given (the dev container sets LAKEHOUSE_SPARK35_JARS), else
+# lets Spark resolve them.
+export LAKEHOUSE_SPARK_JARS="${LAKEHOUSE_SPARK35_JARS:-}"
 exec "$VENV/bin/python" -m pytest tests integration_tests -m "not slow" -p no:cacheprovider \
   --junitxml=reports/junit-spark35.xml "$@"

@@ -18,10 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from lakehouse.bronze import ingest
 from lakehouse.bronze.checkpoint import Checkpoint
 from lakehouse.bronze.hadoop import HadoopFs
 from lakehouse.bronze.listing import diff_files, list_landing
+from lakehouse.bronze.runner import ingest
 from lakehouse.config import load_config
 from lakehouse.config.model import PipelineConfig
 from lakehouse.results import RunContext

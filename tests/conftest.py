@@ -1,28 +1,123 @@
-"""Shared fixtures: one local SparkSession with Delta for the whole test session."""
+"""Shared fixtures: one local SparkSession with Delta for the whole test session, the repository
+root, logging configured once (as an entry point would), and a one-dataset bronze harness."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from lakehouse.config import PipelineConfig, load_config
+from lakehouse.log import configure_logging
+from lakehouse.results import LayerResult, RunContext
 
 REPO = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests play the application: they configure logging once, library code never does.
+    os.environ.setdefault("LAKEHOUSE_LOG_FORMAT", "json")
+    configure_logging()
+
+
 @pytest.fixture(scope="session")
-def spark() -> Iterator[object]:
+def spark() -> Iterator[Any]:
     """The session-scoped local SparkSession (local[2], 2 shuffle partitions, UI off, Delta)."""
     from lakehouse.spark import get_spark
 
-    os.environ.setdefault("LAKEHOUSE_LOG_FORMAT", "json")
     session = get_spark(profile="test")
     yield session
     session.stop()
 
 
-@pytest.fixture()
+@pytest.fixture(scope="session")
 def repo_root() -> Path:
-    """The repository root (for conf/ and samples/)."""
+    """The repository root (for conf/, samples/, docs/ and src/)."""
     return REPO
+
+
+@pytest.fixture(scope="session")
+def samples(repo_root: Path) -> Path:
+    """The shipped sample data (landing files and MANIFEST.json)."""
+    return repo_root / "samples"
+
+
+@pytest.fixture(scope="session")
+def sample_pipeline(repo_root: Path) -> Path:
+    """The shipped sample pipeline file."""
+    return repo_root / "conf" / "pipelines" / "devices.yml"
+
+
+class BronzeKit:
+    """A one-dataset pipeline (dataset ``ds``) in a test's tmp_path: config, landing, bronze.
+
+    Landing is ``<tmp>/landing/ds`` and storage ``<tmp>/lake``.
+    """
+
+    dataset = "ds"
+
+    def __init__(self, spark: Any, tmp_path: Path) -> None:
+        self.spark = spark
+        self.tmp_path = tmp_path
+
+    def config(self, fmt: str = "csv", contract: list[str] | None = None, **source: Any) -> PipelineConfig:
+        """The pipeline with one ``fmt`` source (options and keys of ``source`` added)."""
+        (self.tmp_path / "landing" / self.dataset).mkdir(parents=True, exist_ok=True)
+        src: dict[str, Any] = {
+            "format": fmt,
+            "path": self.dataset,
+            "schema": "contract" if contract else "infer",
+        }
+        if fmt == "csv":
+            src["options"] = {"header": True}
+        src.update(source)
+        dataset: dict[str, Any] = {"source": src}
+        if contract:
+            dataset["contract"] = {"columns": [{"name": c, "type": "string"} for c in contract]}
+        storage = {"root": str(self.tmp_path / "lake"), "landing": str(self.tmp_path / "landing")}
+        tree = {"pipeline": "t", "storage": storage, "datasets": {self.dataset: dataset}}
+        path = self.tmp_path / "pipeline.yml"
+        path.write_text(json.dumps(tree))  # JSON is YAML
+        return load_config(path, env=None)
+
+    def land(self, config: PipelineConfig, name: str, content: str | bytes, *, gz: bool = False) -> str:
+        """Write a file into the dataset's landing folder; returns its ``file:`` URI."""
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        target = Path(config.dataset(self.dataset).source.path) / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(gzip.compress(data, mtime=0) if gz else data)
+        return "file:" + str(target)
+
+    def ingest(self, config: PipelineConfig, run_id: str = "run-1") -> LayerResult:
+        """Run bronze for the dataset once."""
+        from lakehouse.bronze.runner import ingest
+
+        return ingest(
+            self.spark, config.dataset(self.dataset), config, RunContext(run_id=run_id, pipeline="t")
+        )
+
+    def table(self, config: PipelineConfig) -> Any:
+        """The bronze table as a DataFrame."""
+        return self.spark.read.format("delta").load(config.dataset(self.dataset).bronze_path)
+
+    def version(self, config: PipelineConfig) -> int | None:
+        """The bronze table's latest Delta version."""
+        from lakehouse.io.delta import table_version
+
+        return table_version(self.spark, config.dataset(self.dataset).bronze_path)
+
+    def rescued(self, config: PipelineConfig) -> list[dict[str, Any]]:
+        """The parsed ``_rescued_data`` objects of the table, in no particular order."""
+        rows = self.table(config).where("_rescued_data is not null").select("_rescued_data").collect()
+        return [json.loads(r[0]) for r in rows]
+
+
+@pytest.fixture()
+def bronze_kit(spark: Any, tmp_path: Path) -> BronzeKit:
+    """The bronze harness of this test (see :class:`BronzeKit`)."""
+    return BronzeKit(spark, tmp_path)

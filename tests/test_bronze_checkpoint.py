@@ -6,7 +6,6 @@ from pathlib import Path
 
 from lakehouse.bronze.checkpoint import COMPACT_EVERY, Batch, Checkpoint
 from lakehouse.bronze.hadoop import HadoopFs
-from test_bronze_support import bronze, land, make_config, run
 
 
 def _files(batch_id: int) -> list[tuple[str, int, int]]:
@@ -40,10 +39,10 @@ def test_checkpoint_id_is_stable(spark, tmp_path: Path) -> None:
     assert Checkpoint(HadoopFs(spark, location), location).checkpoint_id() == first
 
 
-def test_pattern_selects_files_by_name_or_relative_path(spark, tmp_path: Path) -> None:
-    config = make_config(tmp_path, pattern="*.csv")
-    wanted = land(config, "day1/a.csv", "a,b\n1,x\n")
-    land(config, "day1/notes.txt", "a,b\n2,y\n")
-    result = run(spark, config)
+def test_pattern_selects_files_by_name_or_relative_path(bronze_kit, spark, tmp_path: Path) -> None:
+    config = bronze_kit.config(pattern="*.csv")
+    wanted = bronze_kit.land(config, "day1/a.csv", "a,b\n1,x\n")
+    bronze_kit.land(config, "day1/notes.txt", "a,b\n2,y\n")
+    result = bronze_kit.ingest(config)
     assert result.files == 1
-    assert [r[0] for r in bronze(spark, config).select("_source_file").collect()] == [wanted]
+    assert [r[0] for r in bronze_kit.table(config).select("_source_file").collect()] == [wanted]

@@ -10,7 +10,6 @@ from chispa import assert_df_equality
 
 from lakehouse.bronze.hadoop import FileEntry
 from lakehouse.bronze.listing import diff_files
-from test_bronze_support import DATASET, bronze, land, make_config, rescued, run, version
 
 DATA_COLUMNS = ["a", "b", "_source_file", "_run_id", "_rescued_data"]
 
@@ -28,17 +27,19 @@ def test_diff_splits_new_changed_and_known_without_spark() -> None:
     assert diff.known == 1
 
 
-def test_two_new_files_add_exactly_their_rows_and_rerun_adds_nothing(spark, tmp_path: Path) -> None:
-    config = make_config(tmp_path)
-    f1 = land(config, "d1/one.csv", "a,b\n1,x\n2,y\n")
-    first = run(spark, config)
+def test_two_new_files_add_exactly_their_rows_and_rerun_adds_nothing(
+    bronze_kit, spark, tmp_path: Path
+) -> None:
+    config = bronze_kit.config()
+    f1 = bronze_kit.land(config, "d1/one.csv", "a,b\n1,x\n2,y\n")
+    first = bronze_kit.ingest(config)
     assert (first.files, first.rows_read, first.rows_written, first.table_version) == (1, 2, 2, 0)
 
-    f2 = land(config, "d2/two.csv.gz", "a,b\n3,z\n", gz=True)
-    f3 = land(config, "d2/three.csv", "a,b\n4,\n5,w\n")
-    land(config, "d2/_SUCCESS", "")
-    land(config, "d2/.hidden.csv", "a,b\n9,9\n")
-    second = run(spark, config, run_id="run-2")
+    f2 = bronze_kit.land(config, "d2/two.csv.gz", "a,b\n3,z\n", gz=True)
+    f3 = bronze_kit.land(config, "d2/three.csv", "a,b\n4,\n5,w\n")
+    bronze_kit.land(config, "d2/_SUCCESS", "")
+    bronze_kit.land(config, "d2/.hidden.csv", "a,b\n9,9\n")
+    second = bronze_kit.ingest(config, run_id="run-2")
     assert (second.files, second.rows_written, second.table_version) == (2, 3, 1)
 
     expected = spark.createDataFrame(
@@ -52,20 +53,20 @@ def test_two_new_files_add_exactly_their_rows_and_rerun_adds_nothing(spark, tmp_
         "a string, b string, _source_file string, _run_id string, _rescued_data string",
     )
     assert_df_equality(
-        bronze(spark, config).select(*DATA_COLUMNS), expected, ignore_row_order=True, ignore_nullable=True
+        bronze_kit.table(config).select(*DATA_COLUMNS), expected, ignore_row_order=True, ignore_nullable=True
     )
 
-    third = run(spark, config, run_id="run-3")
+    third = bronze_kit.ingest(config, run_id="run-3")
     assert (third.files, third.rows_written, third.table_version) == (0, 0, 1)
-    assert version(spark, config) == 1
-    assert bronze(spark, config).count() == 5
+    assert bronze_kit.version(config) == 1
+    assert bronze_kit.table(config).count() == 5
 
 
-def test_metadata_columns_have_their_types(spark, tmp_path: Path) -> None:
-    config = make_config(tmp_path)
-    land(config, "one.csv", "a,b\n1,x\n")
-    run(spark, config)
-    types = dict(bronze(spark, config).dtypes)
+def test_metadata_columns_have_their_types(bronze_kit, spark, tmp_path: Path) -> None:
+    config = bronze_kit.config()
+    bronze_kit.land(config, "one.csv", "a,b\n1,x\n")
+    bronze_kit.ingest(config)
+    types = dict(bronze_kit.table(config).dtypes)
     assert types == {
         "a": "string",
         "b": "string",
@@ -75,30 +76,31 @@ def test_metadata_columns_have_their_types(spark, tmp_path: Path) -> None:
         "_run_id": "string",
         "_rescued_data": "string",
     }
-    mtime = Path(config.dataset(DATASET).source.path, "one.csv").stat().st_mtime
-    row = bronze(spark, config).first()
+    mtime = Path(config.dataset(bronze_kit.dataset).source.path, "one.csv").stat().st_mtime
+    row = bronze_kit.table(config).first()
     assert abs(row["_file_modified_at"].timestamp() - mtime) < 0.01
 
 
-def test_max_files_per_batch_writes_one_delta_version_per_batch(spark, tmp_path: Path) -> None:
-    config = make_config(tmp_path, max_files_per_batch=1)
+def test_max_files_per_batch_writes_one_delta_version_per_batch(bronze_kit, spark, tmp_path: Path) -> None:
+    config = bronze_kit.config(max_files_per_batch=1)
     for i in range(3):
-        land(config, f"f{i}.csv", f"a,b\n{i},x\n")
-    result = run(spark, config)
+        bronze_kit.land(config, f"f{i}.csv", f"a,b\n{i},x\n")
+    result = bronze_kit.ingest(config)
     summary = (result.details["batches"], result.files, result.rows_written, result.table_version)
     assert summary == (3, 3, 3, 2)
     from delta.tables import DeltaTable
 
-    history = DeltaTable.forPath(spark, config.dataset(DATASET).bronze_path).history()
+    history = DeltaTable.forPath(spark, config.dataset(bronze_kit.dataset).bronze_path).history()
     assert sorted(r[0] for r in history.select("version").collect()) == [0, 1, 2]
 
 
-def test_sample_usage_lands_exactly_the_manifest_rows(spark, tmp_path: Path, repo_root: Path) -> None:
+def test_sample_usage_lands_exactly_the_manifest_rows(
+    bronze_kit, spark, tmp_path: Path, repo_root: Path
+) -> None:
     manifest = json.loads((repo_root / "samples/MANIFEST.json").read_text())
     expected_rows = sum(f["data_rows"] for f in manifest["files"] if f["dataset"] == "usage")
     shutil.copytree(repo_root / "samples/landing/usage", tmp_path / "landing" / "usage")
-    config = make_config(
-        tmp_path,
+    config = bronze_kit.config(
         path="usage",
         max_files_per_batch=4,
         contract=[
@@ -113,10 +115,10 @@ def test_sample_usage_lands_exactly_the_manifest_rows(spark, tmp_path: Path, rep
             "firmware",
         ],
     )
-    result = run(spark, config)
+    result = bronze_kit.ingest(config)
     assert result.rows_written == expected_rows
-    assert bronze(spark, config).count() == expected_rows
-    assert not any("\ufeff" in c for c in bronze(spark, config).columns)
-    errors = sorted(r["_error"] for r in rescued(spark, config))
+    assert bronze_kit.table(config).count() == expected_rows
+    assert not any("\ufeff" in c for c in bronze_kit.table(config).columns)
+    errors = sorted(r["_error"] for r in bronze_kit.rescued(config))
     assert errors == ["row has 4 fields, header has 8", "row has 9 fields, header has 8"]
-    assert run(spark, config).rows_written == 0
+    assert bronze_kit.ingest(config).rows_written == 0

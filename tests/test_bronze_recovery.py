@@ -12,11 +12,9 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F  # noqa: N812
 
-from test_bronze_support import bronze, land, make_config, run, version
-
 CHILD = """
 import sys
-from lakehouse.bronze import ingest
+from lakehouse.bronze.runner import ingest
 from lakehouse.config import load_config
 from lakehouse.results import RunContext
 from lakehouse.spark import get_spark
@@ -26,14 +24,14 @@ ingest(get_spark(profile="test"), config.dataset("ds"), config, RunContext("kill
 """
 
 
-def _land_files(config, files: int, rows: int) -> None:
+def _land_files(bronze_kit, config, files: int, rows: int) -> None:
     for f in range(files):
         body = "".join(f"{f}-{r},payload-{f}-{r}\n" for r in range(rows))
-        land(config, f"day{f % 3}/part-{f:03d}.csv", "a,b\n" + body)
+        bronze_kit.land(config, f"day{f % 3}/part-{f:03d}.csv", "a,b\n" + body)
 
 
-def _assert_exact(spark, config, expected: int) -> None:
-    table = bronze(spark, config)
+def _assert_exact(bronze_kit, config, expected: int) -> None:
+    table = bronze_kit.table(config)
     assert table.count() == expected
     assert table.select("_source_file", "a").distinct().count() == expected
     per_file = table.groupBy("_source_file").agg(F.count("*").alias("n")).select("n").distinct()
@@ -41,9 +39,9 @@ def _assert_exact(spark, config, expected: int) -> None:
 
 
 @pytest.mark.slow
-def test_sigkill_mid_run_then_rerun_neither_loses_nor_duplicates(spark, tmp_path: Path) -> None:
-    config = make_config(tmp_path, max_files_per_batch=2)
-    _land_files(config, files=10, rows=7)
+def test_sigkill_mid_run_then_rerun_neither_loses_nor_duplicates(bronze_kit, spark, tmp_path: Path) -> None:
+    config = bronze_kit.config(max_files_per_batch=2)
+    _land_files(bronze_kit, config, files=10, rows=7)
     plans = tmp_path / "lake/_checkpoints/bronze/ds/plans"
     env = {**os.environ, "LAKEHOUSE_LOG_FORMAT": "json"}
     child = subprocess.Popen(
@@ -66,21 +64,23 @@ def test_sigkill_mid_run_then_rerun_neither_loses_nor_duplicates(spark, tmp_path
     commits = tmp_path / "lake/_checkpoints/bronze/ds/commits"
     assert 1 <= len(list(commits.glob("*.json"))) < 5
 
-    result = run(spark, config, run_id="rerun")
+    result = bronze_kit.ingest(config, run_id="rerun")
     assert result.details["replayed_batch"] == 2
-    _assert_exact(spark, config, expected=70)
-    assert run(spark, config, run_id="again").rows_written == 0
-    _assert_exact(spark, config, expected=70)
+    _assert_exact(bronze_kit, config, expected=70)
+    assert bronze_kit.ingest(config, run_id="again").rows_written == 0
+    _assert_exact(bronze_kit, config, expected=70)
 
 
-def test_batch_in_delta_but_not_in_ledger_is_replayed_without_duplicates(spark, tmp_path: Path) -> None:
-    config = make_config(tmp_path, max_files_per_batch=1)
-    _land_files(config, files=2, rows=3)
-    run(spark, config)
-    before = version(spark, config)
+def test_batch_in_delta_but_not_in_ledger_is_replayed_without_duplicates(
+    bronze_kit, spark, tmp_path: Path
+) -> None:
+    config = bronze_kit.config(max_files_per_batch=1)
+    _land_files(bronze_kit, config, files=2, rows=3)
+    bronze_kit.ingest(config)
+    before = bronze_kit.version(config)
     # As if the run died after the Delta commit of batch 1 and before its ledger commit.
     (tmp_path / "lake/_checkpoints/bronze/ds/commits/000000000001.json").unlink()
-    result = run(spark, config, run_id="rerun")
+    result = bronze_kit.ingest(config, run_id="rerun")
     assert (result.details["replayed_batch"], result.rows_written) == (1, 0)
-    assert version(spark, config) == before
-    _assert_exact(spark, config, expected=6)
+    assert bronze_kit.version(config) == before
+    _assert_exact(bronze_kit, config, expected=6)

@@ -11,12 +11,9 @@ import pytest
 
 from lakehouse.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
-PIPELINE = str(REPO / "conf/pipelines/devices.yml")
 
-
-def test_validate_config_ok(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["validate-config", "--config", PIPELINE, "--env", "local", "--json"]) == 0
+def test_validate_config_ok(sample_pipeline: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate-config", "--config", str(sample_pipeline), "--env", "local", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["pipeline"] == "devices"
     assert info["datasets"] == {
@@ -36,15 +33,15 @@ def test_bad_config_exits_2_with_one_line_cause(tmp_path: Path, capsys: pytest.C
     assert "datasets.a.source.format" in err[0] and "'xml'" in err[0]
 
 
-def test_unknown_dataset_is_a_config_error(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["run", "--config", PIPELINE, "--env", "local", "--dataset", "nope"])
+def test_unknown_dataset_is_a_config_error(sample_pipeline: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["run", "--config", str(sample_pipeline), "--env", "local", "--dataset", "nope"])
     assert code == 2
     assert "has no dataset 'nope'" in capsys.readouterr().err
 
 
-def test_module_entry_point_runs() -> None:
+def test_module_entry_point_runs(sample_pipeline: Path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "lakehouse", "validate-config", "--config", PIPELINE],
+        [sys.executable, "-m", "lakehouse", "validate-config", "--config", str(sample_pipeline)],
         capture_output=True,
         text=True,
         check=False,

@@ -8,11 +8,9 @@ from pathlib import Path
 import pytest
 
 from lakehouse.config import load_config
+from lakehouse.constants import secret_env_var
 from lakehouse.errors import ConfigError, SecretError
-from lakehouse.secrets import SecretRef, scope_env_var
-
-REPO = Path(__file__).resolve().parents[1]
-PIPELINE = REPO / "conf/pipelines/devices.yml"
+from lakehouse.secrets import SecretRef
 
 
 def write(path: Path, text: str) -> Path:
@@ -57,15 +55,15 @@ def conf(tmp_path: Path) -> Path:
     )
 
 
-def test_shipped_pipeline_loads_for_every_env() -> None:
+def test_shipped_pipeline_loads_for_every_env(sample_pipeline: Path) -> None:
     for env in ("local", "dev", "prod"):
-        config = load_config(PIPELINE, env, environ={})
+        config = load_config(sample_pipeline, env, environ={})
         assert set(config.datasets) == {"usage", "device_config"}
         assert config.datasets["usage"].layers == ("bronze", "silver", "gold")
-    local = load_config(PIPELINE, "local", environ={"LAKEHOUSE_ROOT": "/data/lh"})
+    local = load_config(sample_pipeline, "local", environ={"LAKEHOUSE_ROOT": "/data/lh"})
     assert local.datasets["usage"].bronze_path == "/data/lh/bronze/usage"
     assert local.datasets["usage"].quarantine_path == "/data/lh/silver/usage_quarantine"
-    prod = load_config(PIPELINE, "prod", environ={})
+    prod = load_config(sample_pipeline, "prod", environ={})
     assert prod.storage.root.startswith("abfss://")
     assert prod.datasets["usage"].source.path.startswith("abfss://landing@")
     assert prod.datasets["usage"].contract.max_quarantine_rate == 0.02
@@ -166,7 +164,7 @@ def test_secret_refs_resolve_from_env_and_never_show_value() -> None:
     assert ref.resolve({"MY_SALT": "s3cr3t"}) == "s3cr3t"
     assert "s3cr3t" not in repr(ref)
     scoped = SecretRef(scope="lake-dev", key="pii-salt")
-    assert scope_env_var("lake-dev", "pii-salt") == "LAKEHOUSE_SECRET_LAKE_DEV_PII_SALT"
+    assert secret_env_var("lake-dev", "pii-salt") == "LAKEHOUSE_SECRET_LAKE_DEV_PII_SALT"
     assert scoped.resolve({"LAKEHOUSE_SECRET_LAKE_DEV_PII_SALT": "x"}) == "x"
     with pytest.raises(SecretError, match="LAKEHOUSE_SECRET_LAKE_DEV_PII_SALT is not set"):
         scoped.resolve({})

@@ -6,11 +6,12 @@ import datetime as dt
 
 import pytest
 from chispa import assert_df_equality
-from delta.tables import DeltaTable
 
+from lakehouse import publish, publish_derived
 from lakehouse.config.model import load_config
 from lakehouse.errors import QualityError
-from lakehouse.gold import publish, publish_derived
+from lakehouse.gold.derived import SKIP_REASON
+from lakehouse.io.delta import table_version
 from lakehouse.results import RunContext
 
 USAGE = (
@@ -56,10 +57,6 @@ def _gold(spark, config, table):
     return spark.read.format("delta").load(config.storage.table("gold", table))
 
 
-def _version(spark, path):
-    return DeltaTable.forPath(spark, path).history(1).collect()[0]["version"]
-
-
 def test_publish_is_incremental_and_a_rerun_changes_nothing(spark, config):
     usage = config.dataset("usage")
     _land_silver(
@@ -78,7 +75,7 @@ def test_publish_is_incremental_and_a_rerun_changes_nothing(spark, config):
     assert (first.rows_read, first.rows_dropped, first.rows_written) == (4, 2, 2)
     assert first.details["rules"]["memory_positive"]["rows_failed"] == 1
     gold_path = config.storage.table("gold", "usage")
-    version = _version(spark, gold_path)
+    version = table_version(spark, gold_path)
     rows = _gold(spark, config, "usage").collect()
     assert sorted((r.device_id, r.app, r.mem_mb, r.network) for r in rows) == [
         ("dev-00001", "mail", 12, "wifi"),
@@ -87,7 +84,7 @@ def test_publish_is_incremental_and_a_rerun_changes_nothing(spark, config):
 
     rerun = publish(spark, usage, config, CTX)
     assert (rerun.rows_read, rerun.rows_written, rerun.table_version) == (0, 0, version)
-    assert _version(spark, gold_path) == version
+    assert table_version(spark, gold_path) == version
 
     _land_silver(
         spark, config, "usage", [_usage("dev-00004", 9, day=1), _usage("dev-00003", 11, mem=7)], USAGE
@@ -102,7 +99,7 @@ def test_failing_expectation_keeps_gold_and_is_retried(spark, config):
     _land_silver(spark, config, "usage", [_usage("dev-00001", 10)], USAGE)
     publish(spark, usage, config, CTX)
     gold_path = config.storage.table("gold", "usage")
-    before = _version(spark, gold_path)
+    before = table_version(spark, gold_path)
     _land_silver(spark, config, "usage", [_usage(f"dev-0001{i}", 10, cpu=99.9) for i in range(4)], USAGE)
     for _ in range(2):  # the failed batch is not committed: the next run meets it again
         with pytest.raises(QualityError, match="cpu_plausible") as info:
@@ -110,7 +107,7 @@ def test_failing_expectation_keeps_gold_and_is_retried(spark, config):
         result = info.value.result
         assert (result.status, result.rows_read, result.table_version) == ("failed", 4, before)
         assert result.details["rules"]["cpu_plausible"]["rows_failed"] == 4
-        assert _version(spark, gold_path) == before
+        assert table_version(spark, gold_path) == before
 
 
 def test_derived_daily_usage_joins_the_configuration_valid_at_the_time(spark, config):
@@ -144,24 +141,37 @@ def test_derived_daily_usage_joins_the_configuration_valid_at_the_time(spark, co
     spec = config.derived[0]
     result = publish_derived(spark, spec, config, CTX)
     assert (result.rows_read, result.rows_written) == (3, 3)
+    rows = [
+        ("dev-00001", dt.date(2026, 11, 1), 2, 15.0, 300, 50, "os2", "nimbus-pro"),
+        ("dev-00001", dt.date(2026, 11, 2), 1, 30.0, 100, 50, "os2", "nimbus-pro"),
+        ("dev-00002", dt.date(2026, 11, 1), 1, 50.0, 100, 50, None, None),
+    ]
+    _assert_daily(spark, config, rows)
+
+    # A new usage event of an existing device-day: the derived table really recomputes, and the
+    # recomputed partitions replace the old rows instead of adding to them.
+    _land_silver(spark, config, "usage", [_usage("dev-00001", 13, cpu=60.0, mem=500)], USAGE)
+    assert publish(spark, config.dataset("usage"), config, CTX).rows_written == 1
+    again = publish_derived(spark, spec, config, CTX)
+    assert again.details.get("skipped") != SKIP_REASON
+    assert (again.rows_read, again.rows_written) == (3, 3)
+    rows[0] = ("dev-00001", dt.date(2026, 11, 1), 3, 30.0, 500, 50, "os2", "nimbus-pro")
+    _assert_daily(spark, config, rows)
+
+
+def _assert_daily(spark, config, rows):
     expected = spark.createDataFrame(
-        [
-            ("dev-00001", dt.date(2026, 11, 1), 2, 15.0, 300, 50, "os2", "nimbus-pro"),
-            ("dev-00001", dt.date(2026, 11, 2), 1, 30.0, 100, 50, "os2", "nimbus-pro"),
-            ("dev-00002", dt.date(2026, 11, 1), 1, 50.0, 100, 50, None, None),
-        ],
+        rows,
         "device_id string, usage_date date, events long, avg_cpu_pct double, max_mem_mb int, "
         "min_battery_pct int, os_version string, model string",
     )
     actual = _gold(spark, config, "daily_device_usage").select(*expected.columns)
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
-    publish_derived(spark, spec, config, CTX)  # recomputed partitions replace, never duplicate
-    assert _gold(spark, config, "daily_device_usage").count() == 3
 
 
 def test_spark_errors_in_derived_sql_become_publish_errors(spark, config):
+    from lakehouse.config.gold import DerivedSpec
     from lakehouse.errors import PublishError
-    from lakehouse.gold.spec import DerivedSpec
 
     spec = DerivedSpec(name="broken", inputs=(), sql="SELECT no_such_column", mode="append")
     with pytest.raises(PublishError, match="gold broken: AnalysisException") as info:

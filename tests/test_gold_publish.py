@@ -8,9 +8,11 @@ import pytest
 from chispa import assert_df_equality
 from delta.tables import DeltaTable
 
+from lakehouse.config.expectations import Expectation
+from lakehouse.config.gold import GoldSpec, Scd2Spec, TransformStep
 from lakehouse.errors import PublishError, QualityError
-from lakehouse.gold.spec import Expectation, GoldSpec, Scd2Spec, TransformStep
 from lakehouse.gold.wap import Target, publish_batch
+from lakehouse.io.delta import table_version
 from lakehouse.results import RunContext
 
 CTX = RunContext(run_id="run-1", pipeline="devices")
@@ -27,10 +29,6 @@ def _target(tmp_path, name="t"):
         quarantine_path=str(tmp_path / f"{name}_quarantine"),
         resolve=lambda n: str(tmp_path / n),
     )
-
-
-def _version(spark, path):
-    return DeltaTable.forPath(spark, path).history(1).collect()[0]["version"]
 
 
 def _read(spark, path):
@@ -109,10 +107,10 @@ def test_scd2_versions_in_one_batch_then_close_open_and_no_write_when_unchanged(
         ignore_row_order=True,
         ignore_nullable=True,
     )
-    v1 = _version(spark, target.path)
+    v1 = table_version(spark, target.path)
     unchanged = spark.createDataFrame([("d1", _h(5), "os2", "x1"), ("d2", _h(5), "os1", "s")], CONFIG)
     assert publish_batch(spark, unchanged, SCD2, target, CTX).rows_written == 0
-    assert _version(spark, target.path) == v1  # nothing written, no new Delta version
+    assert table_version(spark, target.path) == v1  # nothing written, no new Delta version
     change = spark.createDataFrame([("d1", _h(6), "os2", "x1"), ("d2", _h(6), "os3", "s")], CONFIG)
     publish_batch(spark, change, SCD2, target, CTX)
     expected[2] = ("d2", _h(0), "os1", "s", _h(0), _h(6), False)
@@ -123,9 +121,9 @@ def test_scd2_versions_in_one_batch_then_close_open_and_no_write_when_unchanged(
         ignore_row_order=True,
         ignore_nullable=True,
     )
-    assert _version(spark, target.path) == v1 + 1  # close and open in one commit
+    assert table_version(spark, target.path) == v1 + 1  # close and open in one commit
     publish_batch(spark, change, SCD2, target, CTX)  # replayed batch
-    assert _version(spark, target.path) == v1 + 1
+    assert table_version(spark, target.path) == v1 + 1
 
 
 def test_append_and_overwrite_partitions(spark, tmp_path):
@@ -145,7 +143,7 @@ def test_append_and_overwrite_partitions(spark, tmp_path):
     assert_df_equality(_read(spark, target.path), expected, ignore_row_order=True, ignore_nullable=True)
 
 
-def test_fail_rule_leaves_gold_at_previous_version(spark, tmp_path):
+def test_fail_rule_leaves_gold_at_previoustable_version(spark, tmp_path):
     target = _target(tmp_path)
     spec = GoldSpec(
         table="usage",
@@ -154,7 +152,7 @@ def test_fail_rule_leaves_gold_at_previous_version(spark, tmp_path):
         expectations=(Expectation("mem_positive", "row", "fail", rule="mem_mb > 0", threshold=0.1),),
     )
     publish_batch(spark, spark.createDataFrame([("d1", T, "a", 1, T)], USAGE), spec, target, CTX)
-    before = _version(spark, target.path)
+    before = table_version(spark, target.path)
     bad = spark.createDataFrame(
         [("d1", T, "a", -1, _h(1)), ("d2", T, "a", 0, _h(1)), ("d3", T, "a", 3, _h(1))], USAGE
     )
@@ -162,7 +160,7 @@ def test_fail_rule_leaves_gold_at_previous_version(spark, tmp_path):
         publish_batch(spark, bad, spec, target, CTX)
     assert info.value.rows_failed == 2 and info.value.threshold == 0.1
     assert sorted(info.value.sample_keys) == ["d1|2026-11-01 10:00:00", "d2|2026-11-01 10:00:00"]
-    assert _version(spark, target.path) == before
+    assert table_version(spark, target.path) == before
     assert DeltaTable.forPath(spark, target.path).history().count() == before + 1
     assert _read(spark, target.path).collect()[0].mem_mb == 1
     metrics = _read(spark, target.metrics_path).where("not passed").collect()

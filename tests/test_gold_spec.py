@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from lakehouse.config.gold import parse_derived, parse_gold, parse_step
 from lakehouse.config.model import load_config
 from lakehouse.config.node import Node, Origins
 from lakehouse.errors import ConfigError
-from lakehouse.gold.spec import parse_derived, parse_gold, parse_step
 
 
 def _node(value) -> Node:

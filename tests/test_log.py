@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
+import structlog
 
 from lakehouse.log import configure_logging, get_logger, layer_context, run_context
 
@@ -64,3 +66,47 @@ def test_logging_follows_a_replaced_stderr(capsys: pytest.CaptureFixture[str]) -
     finally:
         sys.stderr = replaced
     assert "to the new stream" in written
+
+
+def _stdlib_state(names: list[str]) -> dict[str, object]:
+    loggers = {name: logging.getLogger(name) for name in names}
+    return {n: (lg.level, list(lg.handlers), lg.propagate, lg.disabled) for n, lg in loggers.items()}
+
+
+def test_the_library_leaves_the_application_logging_configuration_alone(bronze_kit, monkeypatch) -> None:
+    """An application's structlog and logging setup is what it was after importing and running
+    lakehouse, and lakehouse's lines (with their run context) go through the application's setup."""
+    import lakehouse.log
+
+    # As in an application that never called configure_logging (the test setup did).
+    monkeypatch.setattr(lakehouse.log, "_configured", False)
+    saved = structlog.get_config()
+    seen: list[dict[str, object]] = []
+
+    def keep(_: object, __: str, event: dict[str, object]) -> dict[str, object]:
+        seen.append(dict(event))
+        raise structlog.DropEvent
+
+    structlog.configure(processors=[structlog.contextvars.merge_contextvars, keep])
+    app = structlog.get_config()
+    root = logging.getLogger()
+    handler, level = logging.NullHandler(), root.level
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    names = ["", *logging.Logger.manager.loggerDict]
+    before = _stdlib_state(names)
+    try:
+        import lakehouse
+
+        config = bronze_kit.config()
+        bronze_kit.land(config, "a.csv", "a,b\n1,x\n")
+        summary = lakehouse.run_pipeline(bronze_kit.spark, config)
+        assert summary.status == "succeeded"
+        assert structlog.get_config() == app
+        assert _stdlib_state(names) == before
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        structlog.configure(**saved)
+    started = [e for e in seen if e.get("event") == "run started"]
+    assert started and started[0]["run_id"] == summary.run_id

@@ -24,19 +24,20 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-REPO = Path(__file__).resolve().parents[1]
 DIST = "lakehouse-etl"
 
 
-def build_script(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def build_script(
+    repo: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run scripts/build-wheel.sh as the pipeline and the bundle do."""
-    script = str(REPO / "scripts" / "build-wheel.sh")
+    script = str(repo / "scripts" / "build-wheel.sh")
     return subprocess.run(["bash", script, *args], capture_output=True, text=True, env=env)
 
 
-def test_the_version_has_one_source() -> None:
+def test_the_version_has_one_source(repo_root: Path) -> None:
     # pyproject.toml declares the version dynamic, read from lakehouse.__version__.
-    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    pyproject = tomllib.loads((repo_root / "pyproject.toml").read_text())
     assert "version" not in pyproject["project"]
     assert "version" in pyproject["project"]["dynamic"]
     assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "lakehouse.__version__"}
@@ -44,9 +45,9 @@ def test_the_version_has_one_source() -> None:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def built(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> tuple[Path, Path]:
     out = tmp_path_factory.mktemp("dist")
-    done = build_script("--build-number", "42", "--outdir", str(out))
+    done = build_script(repo_root, "--build-number", "42", "--outdir", str(out))
     assert done.returncode == 0, done.stderr
     stamped = f"{lakehouse.__version__}.dev42"
     wheel, sdist = out / f"lakehouse_etl-{stamped}-py3-none-any.whl", out / f"lakehouse_etl-{stamped}.tar.gz"
@@ -67,7 +68,9 @@ def test_twine_check_passes_on_wheel_and_sdist(built: tuple[Path, Path]) -> None
 
 
 @pytest.mark.slow
-def test_wheel_metadata_names_licence_urls_and_python_versions(built: tuple[Path, Path]) -> None:
+def test_wheel_metadata_names_licence_urls_and_python_versions(
+    built: tuple[Path, Path], repo_root: Path
+) -> None:
     wheel, sdist = built
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
@@ -77,7 +80,7 @@ def test_wheel_metadata_names_licence_urls_and_python_versions(built: tuple[Path
     assert meta["Version"] == f"{lakehouse.__version__}.dev42"
     assert meta["License-Expression"] == "Apache-2.0"
     assert "Apache License" in licence and "Version 2.0, January 2004" in licence
-    assert licence == (REPO / "LICENSE").read_text()
+    assert licence == (repo_root / "LICENSE").read_text()
     assert meta.get_all("Project-URL"), "no project URLs"
     classifiers = meta.get_all("Classifier")
     assert "Programming Language :: Python :: 3.11" in classifiers
@@ -105,20 +108,20 @@ def test_wheel_keeps_spark_optional(built: tuple[Path, Path]) -> None:
     assert "lakehouse-job = lakehouse.orchestration:console_job" in entry_points
 
 
-def test_build_script_refuses_a_bad_build_number(tmp_path: Path) -> None:
-    done = build_script("--build-number", "1.2", "--outdir", str(tmp_path))
+def test_build_script_refuses_a_bad_build_number(tmp_path: Path, repo_root: Path) -> None:
+    done = build_script(repo_root, "--build-number", "1.2", "--outdir", str(tmp_path))
     assert done.returncode == 2
     assert "--build-number must be digits" in done.stderr
 
 
-def test_build_script_passes_a_given_wheel_through(tmp_path: Path) -> None:
+def test_build_script_passes_a_given_wheel_through(tmp_path: Path, repo_root: Path) -> None:
     given = tmp_path / "given" / "lakehouse_etl-9.9.9.dev1-py3-none-any.whl"
     given.parent.mkdir()
     given.write_bytes(b"stand-in bytes: copied, not built")
     out = tmp_path / "out"
     out.mkdir()
     (out / "lakehouse_etl-0.0.1-py3-none-any.whl").write_bytes(b"an older build")
-    done = build_script("--outdir", str(out), env={**os.environ, "LAKEHOUSE_WHEEL": str(given)})
+    done = build_script(repo_root, "--outdir", str(out), env={**os.environ, "LAKEHOUSE_WHEEL": str(given)})
     assert done.returncode == 0, done.stderr
     assert [p.name for p in out.iterdir()] == [given.name]
     assert (out / given.name).read_bytes() == given.read_bytes()

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
+from lakehouse.config.expectations import Expectation, parse_expectation
 from lakehouse.config.node import Node, Origins
 from lakehouse.errors import ConfigError
-from lakehouse.gold.spec import Expectation, parse_expectation
 from lakehouse.results import RunContext
 
 SCHEMA = "device_id string, event_ts timestamp, mem_mb int, cpu_pct double"
@@ -57,7 +57,7 @@ def _usage(spark):
 def _eval(spark, df, *rules, **kw):
     from lakehouse.quality.evaluate import evaluate
 
-    return {r.rule: r for r in evaluate(spark, df, rules, keys=["device_id", "event_ts"], **kw)}
+    return {r.rule: r for r in evaluate(df, rules, keys=["device_id", "event_ts"], **kw)}
 
 
 def test_row_rules_one_pass_null_counts_as_failed_and_thresholds(spark):
@@ -130,6 +130,8 @@ def test_unique_reports_duplicated_keys_with_counts(spark):
 
 
 def test_references_against_a_gold_table(spark, tmp_path):
+    from lakehouse.gold.wap import read_references
+
     devices = str(tmp_path / "devices")
     spark.createDataFrame([("d1",), ("d2",)], "id string").write.format("delta").save(devices)
     df = _usage(spark)
@@ -139,7 +141,8 @@ def test_references_against_a_gold_table(spark, tmp_path):
         "fail",
         params={"columns": ["device_id"], "table": "devices", "to_columns": ["id"]},
     )
-    out = _eval(spark, df, rule, resolve=lambda name: str(tmp_path / name))
+    references = read_references(spark, [rule], lambda name: str(tmp_path / name))
+    out = _eval(spark, df, rule, references=references)
     assert (out["ref"].rows_failed, out["ref"].sample_keys, out["ref"].passed) == (
         1,
         ["d3|2026-11-01 05:00:00"],
@@ -153,7 +156,8 @@ def test_bad_rule_sql_is_a_config_error(spark):
 
 
 def test_results_are_appended_to_the_metrics_table(spark, tmp_path):
-    from lakehouse.quality import RuleResult, write_metrics
+    from lakehouse.io.metrics import write_metrics
+    from lakehouse.results import RuleResult
 
     path = str(tmp_path / "_expectations")
     ctx = RunContext(run_id="r1", pipeline="devices")

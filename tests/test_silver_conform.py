@@ -9,8 +9,7 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F  # noqa: N812
 
-import lakehouse.config  # noqa: F401  (import order: config before contracts)
-from lakehouse.contracts import ColumnSpec, Contract
+from lakehouse.config.contract import ColumnSpec, Contract
 from lakehouse.transforms.conform import cast_failed, drift, to_conformed
 
 

@@ -9,13 +9,13 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F  # noqa: N812
 
+from lakehouse.config.contract import ColumnSpec
 from lakehouse.config.model import build_pipeline
 from lakehouse.config.node import Origins
-from lakehouse.contracts import ColumnSpec
 from lakehouse.errors import SecretError
 from lakehouse.results import RunContext
-from lakehouse.silver import process
 from lakehouse.silver.pii import REDACTED, protect
+from lakehouse.silver.runner import process
 
 SALT = "pepper-42"
 T0 = dt.datetime(2026, 11, 1)

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
 DELTA_PACKAGE = "io.delta:delta-spark_{spark}_2.13:{delta}"
 
 
@@ -79,7 +78,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
 
 @pytest.mark.slow
 def test_spark_submit_runs_the_pipeline_on_a_standalone_cluster(
-    cluster: tuple[str, Path], tmp_path: Path
+    cluster: tuple[str, Path], tmp_path: Path, repo_root: Path
 ) -> None:
     import pyspark
 
@@ -105,15 +104,15 @@ def test_spark_submit_runs_the_pipeline_on_a_standalone_cluster(
         "--conf", "spark.sql.catalog.spark_catalog=org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "--conf", "spark.executor.memory=1g",
         "--conf", "spark.sql.shuffle.partitions=2",
-        str(REPO / "src/lakehouse/__main__.py"),
-        "run", "--config", str(REPO / "conf/pipelines/devices.yml"), "--env", "local",
+        str(repo_root / "src/lakehouse/__main__.py"),
+        "run", "--config", str(repo_root / "conf/pipelines/devices.yml"), "--env", "local",
         "--dataset", "device_config", "--json",
     ]  # fmt: skip
-    out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+    out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=repo_root, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     assert summary["status"] == "succeeded"
-    manifest = json.loads((REPO / "samples/MANIFEST.json").read_text())
+    manifest = json.loads((repo_root / "samples/MANIFEST.json").read_text())
     landed = sum(f["data_rows"] for f in manifest["files"] if f["dataset"] == "device_config")
     bronze = summary["datasets"]["device_config"]["bronze"]
     assert bronze["rows_written"] == landed

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from chispa import assert_df_equality
 
-from lakehouse.gold.cleansing import apply_steps
-from lakehouse.gold.spec import TransformStep
+from lakehouse.config.gold import TransformStep
 from lakehouse.transforms import cleanse
+from lakehouse.transforms.steps import apply_steps
 
 
 def test_standardize_trims_collapses_and_lowercases(spark):

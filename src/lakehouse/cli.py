@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from lakehouse.constants import LAYERS
 from lakehouse.errors import ConfigError, LakehouseError
 
 DEFAULT_CONFIG = "conf/pipelines/devices.yml"
@@ -40,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a pipeline (bronze -> silver -> gold)")
     add_config(run)
     run.add_argument("--dataset", action="append", help="only this dataset (repeatable)")
-    run.add_argument("--layer", choices=("bronze", "silver", "gold", "all"), default="all")
+    run.add_argument("--layer", choices=(*LAYERS, "all"), default="all")
     run.add_argument("--run-id", help="use this run id instead of a new one")
     run.add_argument("--json", action="store_true", help="end the output with one JSON summary")
 
@@ -59,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _layers(choice: str) -> tuple[str, ...]:
-    return ("bronze", "silver", "gold") if choice == "all" else (choice,)
+    return LAYERS if choice == "all" else (choice,)
 
 
 def _print_table(summary: dict[str, Any]) -> None:
@@ -106,21 +107,23 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from lakehouse.config import load_config
 
     config = load_config(args.config, args.env)
-    info = {
-        "pipeline": config.name,
-        "env": config.env,
-        "root": config.storage.root,
-        "landing": config.storage.landing,
-        "datasets": {n: list(d.layers) for n, d in config.datasets.items()},
-        "derived": [d.name for d in config.derived],
-    }
+    datasets = {n: list(d.layers) for n, d in config.datasets.items()}
+    derived = [d.name for d in config.derived]
     if args.json:
+        info = {
+            "pipeline": config.name,
+            "env": config.env,
+            "root": config.storage.root,
+            "landing": config.storage.landing,
+            "datasets": datasets,
+            "derived": derived,
+        }
         print(json.dumps(info))
     else:
         print(f"{args.config} (env {config.env}): ok")
-        for name, layers in info["datasets"].items():
+        for name, layers in datasets.items():
             print(f"  {name}: {' -> '.join(layers)}")
-        for name in info["derived"]:
+        for name in derived:
             print(f"  {name}: derived gold")
     return EXIT_OK
 

@@ -3,9 +3,21 @@
 Every error a user can meet derives from :class:`LakehouseError`, so callers can catch one
 type; the subclasses say which part failed. Messages name the thing that is wrong (file,
 key path, dataset, source file) together with what was found and what was expected.
+
+A layer that fails part-way reports what it did before it stopped: its error carries the
+partial :class:`~lakehouse.results.LayerResult` as ``result`` (given to the constructor, or
+attached with :meth:`LakehouseError.with_result` by the layer runner that owns the result).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from lakehouse.results import BatchOutcome, LayerResult
 
 
 def _rebuild(cls: type[LakehouseError], args: tuple[object, ...], state: dict[str, object]) -> LakehouseError:
@@ -16,7 +28,19 @@ def _rebuild(cls: type[LakehouseError], args: tuple[object, ...], state: dict[st
 
 
 class LakehouseError(Exception):
-    """Base class of every error raised by lakehouse."""
+    """Base class of every error raised by lakehouse.
+
+    ``result`` is the partial result of the layer that failed (None outside a layer).
+    """
+
+    def __init__(self, message: str, *, result: LayerResult | None = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+    def with_result(self, result: LayerResult) -> Self:
+        """This error (same type, message, fields and traceback) carrying ``result``."""
+        copy = _rebuild(type(self), self.args, {**self.__dict__, "result": result})
+        return copy.with_traceback(self.__traceback__)  # type: ignore[return-value]
 
     def __reduce__(self) -> tuple[object, ...]:
         # Subclasses take keyword-only arguments, which Exception's default pickling cannot
@@ -59,25 +83,30 @@ class SecretError(LakehouseError):
 class IngestionError(LakehouseError):
     """Bronze ingestion failed for a dataset (bad file, schema drift in fail mode, ...)."""
 
-    def __init__(self, message: str, *, dataset: str, file: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, dataset: str, file: str | None = None, result: LayerResult | None = None
+    ) -> None:
         self.dataset = dataset
         self.file = file
         prefix = f"dataset {dataset!r}"
         if file:
             prefix += f", file {file}"
-        super().__init__(f"{prefix}: {message}")
+        super().__init__(f"{prefix}: {message}", result=result)
 
 
 class SchemaDriftError(IngestionError):
     """New columns arrived while the dataset's schema evolution mode is failOnNewColumns."""
 
-    def __init__(self, *, dataset: str, file: str, new_columns: list[str]) -> None:
+    def __init__(
+        self, *, dataset: str, file: str, new_columns: Sequence[str], result: LayerResult | None = None
+    ) -> None:
         self.new_columns = list(new_columns)
         super().__init__(
             f"new columns {', '.join(new_columns)} not in the schema "
             "(schema_evolution is failOnNewColumns; add them to the contract or change the mode)",
             dataset=dataset,
             file=file,
+            result=result,
         )
 
 
@@ -86,7 +115,29 @@ class ContractError(LakehouseError):
 
 
 class QualityError(LakehouseError):
-    """A data-quality expectation with action ``fail`` tripped; the target was left unchanged."""
+    """A data-quality expectation with action ``fail`` tripped; the target was left unchanged.
+
+    ``rule``, ``rows_failed``, ``threshold`` and ``sample_keys`` describe the first rule that
+    tripped; ``outcome`` holds the counts and rule results of the whole batch.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        rule: str,
+        rows_failed: int,
+        threshold: float | None,
+        sample_keys: Sequence[str],
+        outcome: BatchOutcome | None = None,
+        result: LayerResult | None = None,
+    ) -> None:
+        self.rule = rule
+        self.rows_failed = rows_failed
+        self.threshold = threshold
+        self.sample_keys = list(sample_keys)
+        self.outcome = outcome
+        super().__init__(message, result=result)
 
 
 class PublishError(LakehouseError):

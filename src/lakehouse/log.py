@@ -1,10 +1,15 @@
 """Structured logging with structlog.
 
-Configured once per process: JSON lines when output is not a terminal (jobs, CI, files) or
-``LAKEHOUSE_LOG_FORMAT=json``; a readable console otherwise. Every line of a run carries
+Library code only asks for loggers (:func:`get_logger`) and binds the run context; it never
+configures logging, so an application's (or a notebook host's) structlog and ``logging``
+setup stay as they are. Entry points configure it once with :func:`configure_logging`: the
+``lakehouse`` command, ``run_job`` (what the notebooks call) and the test setup. That setup
+writes JSON lines when output is not a terminal (jobs, CI, files) or
+``LAKEHOUSE_LOG_FORMAT=json``, a readable console otherwise. Every line of a run carries
 ``run_id``, ``pipeline``, ``dataset`` and ``layer`` (bound with :func:`run_context` and
-:func:`layer_context`; ``None`` outside a dataset). Values of keys that look like secrets are
-redacted before anything is written. Logs go to stderr; stdout is kept for command output.
+:func:`layer_context`; ``None`` outside a dataset); values of keys that look like secrets
+are redacted before anything is written. Logs go to stderr; stdout is kept for command output.
+Without it, lines go wherever the application's structlog configuration sends them.
 """
 
 from __future__ import annotations
@@ -83,8 +88,7 @@ def configure_logging(*, json: bool | None = None, level: str | None = None, for
 
 
 def get_logger(name: str | None = None) -> Any:
-    """Return a structlog logger (configuring logging with defaults if needed)."""
-    configure_logging()
+    """A structlog logger; it follows whatever configuration the process has (none is made here)."""
     return structlog.get_logger(name) if name else structlog.get_logger()
 
 

@@ -14,17 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lakehouse.constants import LAYERS
 from lakehouse.errors import LakehouseError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-LAYER_CHOICES = {
-    "bronze": ("bronze",),
-    "silver": ("silver",),
-    "gold": ("gold",),
-    "all": ("bronze", "silver", "gold"),
-}
+LAYER_CHOICES = {**{layer: (layer,) for layer in LAYERS}, "all": LAYERS}
 
 
 class PipelineFailedError(LakehouseError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from lakehouse.constants import BRONZE, GOLD, LAYERS, SILVER
 from lakehouse.errors import LakehouseError
 from lakehouse.log import get_logger, layer_context, run_context
 from lakehouse.results import LayerResult, RunContext, RunSummary, new_run_id
@@ -19,28 +20,26 @@ if TYPE_CHECKING:
 
     from lakehouse.config.model import DatasetConfig, PipelineConfig
 
-LAYER_ORDER = ("bronze", "silver", "gold")
 LayerFn = Callable[["SparkSession", "DatasetConfig", "PipelineConfig", RunContext], LayerResult]
 
 
 def _layer_function(layer: str) -> LayerFn:
     # Imported here so that reading config or --help never imports pyspark.
-    if layer == "bronze":
-        from lakehouse.bronze import ingest
+    if layer == BRONZE:
+        from lakehouse.bronze.runner import ingest
 
         return ingest
-    if layer == "silver":
-        from lakehouse.silver import process
+    if layer == SILVER:
+        from lakehouse.silver.runner import process
 
         return process
-    from lakehouse.gold import publish
+    from lakehouse.gold.runner import publish
 
     return publish
 
 
-def _failed(dataset: str, layer: str, exc: Exception) -> LayerResult:
-    partial = getattr(exc, "result", None)
-    result = partial if isinstance(partial, LayerResult) else LayerResult(dataset, layer)
+def _failed(dataset: str, layer: str, exc: LakehouseError) -> LayerResult:
+    result = exc.result if exc.result is not None else LayerResult(dataset, layer)
     result.status = "failed"
     result.error = str(exc)
     return result
@@ -78,7 +77,7 @@ def run_pipeline(
     config: PipelineConfig,
     *,
     datasets: Sequence[str] | None = None,
-    layers: Sequence[str] = LAYER_ORDER,
+    layers: Sequence[str] = LAYERS,
     run_id: str | None = None,
     record: bool = True,
 ) -> RunSummary:
@@ -97,7 +96,7 @@ def run_pipeline(
         ok: dict[str, bool] = {}
         for dataset in selected:
             healthy = True
-            for layer in LAYER_ORDER:
+            for layer in LAYERS:
                 if layer not in layers or layer not in dataset.layers:
                     continue
                 if not healthy:
@@ -109,7 +108,7 @@ def run_pipeline(
                 summary.results.append(result)
                 healthy = result.status == "succeeded"
             ok[dataset.name] = healthy
-        if "gold" in layers and config.derived:
+        if GOLD in layers and config.derived:
             summary.results.extend(_run_derived(spark, config, ctx, ok, names))
         failures = [r for r in summary.results if r.status == "failed"]
         if failures:
@@ -126,7 +125,7 @@ def run_pipeline(
 def _run_derived(
     spark: SparkSession, config: PipelineConfig, ctx: RunContext, ok: dict[str, bool], selected: list[str]
 ) -> list[LayerResult]:
-    from lakehouse.gold import publish_derived
+    from lakehouse.gold.derived import publish_derived
 
     log = get_logger("lakehouse.pipeline")
     out: list[LayerResult] = []
@@ -135,13 +134,13 @@ def _run_derived(
             continue  # a run of some datasets only leaves derived tables of others alone
         if not all(ok[dep] for dep in spec.inputs):
             out.append(
-                LayerResult(spec.name, "gold", status="skipped", error="an input dataset failed in this run")
+                LayerResult(spec.name, GOLD, status="skipped", error="an input dataset failed in this run")
             )
             continue
-        with layer_context(spec.name, "gold"):
+        with layer_context(spec.name, GOLD):
             try:
                 out.append(publish_derived(spark, spec, config, ctx))
             except LakehouseError as exc:
                 log.error("derived table failed", error=str(exc))
-                out.append(_failed(spec.name, "gold", exc))
+                out.append(_failed(spec.name, GOLD, exc))
     return out

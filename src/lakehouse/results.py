@@ -1,4 +1,9 @@
-"""What a run reports: per dataset and layer, rows read / written / quarantined / dropped."""
+"""What a run reports: per dataset and layer, rows read / written / quarantined / dropped.
+
+Plain data classes (floor 0, beside the errors that carry a partial :class:`LayerResult`):
+the run's identity, each layer's result, the run summary, and the outcome of each data-quality
+expectation on a gold batch.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+
+SAMPLE_KEYS = 5
 
 
 def new_run_id() -> str:
@@ -73,3 +80,56 @@ class RunSummary:
             "error": self.error,
             "datasets": datasets,
         }
+
+
+@dataclass
+class RuleResult:
+    """The outcome of one expectation on one batch.
+
+    ``passed`` is ``rows_failed / rows_checked <= threshold`` for rules counted per row, or
+    the rule's own test for row_count, freshness, null_ratio and aggregate rules.
+    """
+
+    rule: str
+    kind: str
+    action: str
+    rows_checked: int
+    rows_failed: int
+    passed: bool
+    threshold: float | None = None
+    sample_keys: list[str] = field(default_factory=list)
+    observed: str | None = None
+    tripped: bool = False  # this rule stops the run (set by the evaluation)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the run summary's ``details.rules`` entries)."""
+        return asdict(self)
+
+
+def combine(old: RuleResult | None, new: RuleResult) -> RuleResult:
+    """Sum two batches' results of the same rule (several micro-batches in one run)."""
+    if old is None:
+        return new
+    return RuleResult(
+        rule=new.rule,
+        kind=new.kind,
+        action=new.action,
+        rows_checked=old.rows_checked + new.rows_checked,
+        rows_failed=old.rows_failed + new.rows_failed,
+        passed=old.passed and new.passed,
+        threshold=new.threshold,
+        tripped=old.tripped or new.tripped,
+        sample_keys=(old.sample_keys + new.sample_keys)[:SAMPLE_KEYS],
+        observed=new.observed or old.observed,
+    )
+
+
+@dataclass
+class BatchOutcome:
+    """Counts of one gold batch: read, staged (after cleansing), dropped, written; rule results."""
+
+    rows_read: int
+    rows_staged: int
+    rows_dropped: int
+    rows_written: int
+    results: list[RuleResult]

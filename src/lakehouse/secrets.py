@@ -9,17 +9,11 @@ config runs on a laptop and in CI. Resolved values are never logged or shown in 
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from typing import Any
 
+from lakehouse.constants import secret_env_var
 from lakehouse.errors import SecretError
-
-
-def scope_env_var(scope: str, key: str) -> str:
-    """Environment variable standing in for a Databricks secret outside Databricks."""
-    clean = re.sub(r"[^A-Za-z0-9]", "_", f"{scope}_{key}").upper()
-    return f"LAKEHOUSE_SECRET_{clean}"
 
 
 def _databricks_secret(scope: str, key: str) -> str | None:
@@ -64,7 +58,7 @@ class SecretRef:
         value = _databricks_secret(self.scope, self.key)
         if value is not None:
             return value
-        fallback = scope_env_var(self.scope, self.key)
+        fallback = secret_env_var(self.scope, self.key)
         value = environ.get(fallback)
         if not value:
             raise SecretError(

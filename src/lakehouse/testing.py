@@ -15,6 +15,8 @@ Settings (environment variables, e.g. ``spark_env_vars`` of the bundle's integra
 
 from __future__ import annotations
 
+import csv
+import gzip
 import json
 import os
 import shutil
@@ -95,15 +97,47 @@ def land_day(day: str, landing: Path, samples: Path | None = None) -> dict[str, 
     return rows
 
 
-def delta_version(spark: SparkSession, path: str) -> int | None:
-    """The latest Delta version of the table at ``path``, or None if there is no table."""
-    from delta.tables import DeltaTable
+# Planted defects of the sample usage files that the sample contract sends to the quarantine.
+QUARANTINED_DEFECTS = frozenset(
+    {
+        "bad_type",
+        "bad_timestamp",
+        "out_of_range",
+        "bad_pattern",
+        "too_many_fields",
+        "too_few_fields",
+        "duplicate",
+    }
+)
+NULL_TOKENS = frozenset({"", "NA", "N/A", "null", "NULL"})
 
-    if not DeltaTable.isDeltaTable(spark, path):
-        return None
-    return int(DeltaTable.forPath(spark, path).history(1).collect()[0]["version"])
+
+def gold_usage_rows(samples: Path | None = None, day: str | None = None) -> list[dict[str, str]]:
+    """The landed sample usage rows (of ``day``, else all days) the sample pipeline publishes.
+
+    Derived from the landing files and the manifest alone, without Spark or lakehouse code:
+    every landed row except those the manifest lists with a defect silver quarantines and
+    those gold's drop rule ``mem_mb > 0`` removes. Values are the text as landed.
+    """
+    samples = samples or samples_dir()
+    found = manifest(samples)
+    skip = {(d["file"], d["line"]) for d in found["defects"] if d["kind"] in QUARANTINED_DEFECTS}
+    rows = []
+    for entry in found["files"]:
+        if entry["dataset"] != "usage" or not entry["header"] or day not in (None, entry["day"]):
+            continue
+        with gzip.open(samples / entry["path"], "rt", encoding="utf-8-sig", newline="") as f:
+            for line, values in enumerate(csv.reader(f), start=1):
+                if line == 1 or (entry["path"], line) in skip:
+                    continue
+                row = dict(zip(entry["header"], values, strict=True))
+                if row["mem_mb"] not in NULL_TOKENS and int(row["mem_mb"]) > 0:
+                    rows.append(row)
+    return rows
 
 
 def delta_versions(spark: SparkSession, paths: dict[str, str]) -> dict[str, int | None]:
-    """Latest Delta version of each named table."""
-    return {name: delta_version(spark, path) for name, path in paths.items()}
+    """Latest Delta version of each named table (None where there is no table)."""
+    from lakehouse.io.delta import table_version
+
+    return {name: table_version(spark, path) for name, path in paths.items()}

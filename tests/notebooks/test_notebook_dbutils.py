@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from lakehouse.constants import secret_env_var
 from lakehouse.notebooks import DBUtils, NotebookError, SecretNotFoundError, run_notebook
-from lakehouse.notebooks.dbutils import Secrets, secret_variable
+from lakehouse.notebooks.dbutils import Secrets
 
 VOL = "/Volumes/main/it/vol"
 
@@ -97,7 +98,7 @@ def test_fs_inside_a_notebook_uses_the_volumes_root(write_notebook, tmp_path: Pa
 
 
 def test_secret_variable_name() -> None:
-    assert secret_variable("prod-kv", "sql.password") == "LAKEHOUSE_SECRET_PROD_KV_SQL_PASSWORD"
+    assert secret_env_var("prod-kv", "sql.password") == "LAKEHOUSE_SECRET_PROD_KV_SQL_PASSWORD"
 
 
 def test_secret_read_from_environment_without_logging_it(write_notebook, monkeypatch, caplog):

@@ -1,5 +1,4 @@
-"""Bronze: incremental, exactly-once ingestion of landing files into Delta (see docs/bronze.md)."""
+"""Bronze: incremental, exactly-once ingestion of landing files into Delta (see docs/bronze.md).
 
-from lakehouse.bronze.runner import ingest
-
-__all__ = ["ingest"]
+The entry point is :func:`lakehouse.bronze.runner.ingest` (also ``lakehouse.ingest``).
+"""

@@ -19,6 +19,7 @@ from pyspark.sql import functions as F  # noqa: N812
 from pyspark.sql.types import StringType, StructField, StructType
 
 from lakehouse.bronze.hadoop import HadoopFs
+from lakehouse.constants import FILE_MODIFIED_AT, SOURCE_FILE
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from lakehouse.config.model import SourceConfig
 
 CORRUPT = "_corrupt_record"
+# Columns every reader adds besides the data: lineage, and what a malformed row looked like.
+READER_COLUMNS = (SOURCE_FILE, FILE_MODIFIED_AT, "_error", "_raw")
 SNIFF_BYTES = 64 * 1024
 # Options bronze decides itself: it keeps values as landed and detects malformed rows.
 _OWNED = {
@@ -112,8 +115,8 @@ def first_line(exc: BaseException) -> str:
 
 def _metadata_cols() -> list[Column]:
     return [
-        F.col("_metadata.file_path").alias("_source_file"),
-        F.col("_metadata.file_modification_time").alias("_file_modified_at"),
+        F.col("_metadata.file_path").alias(SOURCE_FILE),
+        F.col("_metadata.file_modification_time").alias(FILE_MODIFIED_AT),
     ]
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F  # noqa: N812
 
-METADATA = ("_source_file", "_file_modified_at", "_ingested_at", "_run_id", "_rescued_data")
-# Internal columns produced by the readers, folded into _rescued_data.
-_INTERNAL = ("_error", "_raw")
+from lakehouse.constants import FILE_MODIFIED_AT, INGESTED_AT, RESCUED_DATA, RUN_ID, SOURCE_FILE
 
 
 def _q(name: str) -> Column:
@@ -45,7 +43,7 @@ def to_bronze(
         dirty = dirty | col.isNotNull()
     payload = F.to_json(
         F.struct(
-            F.col("_source_file").alias("_file"),
+            F.col(SOURCE_FILE).alias("_file"),
             error.alias("_error"),
             F.col("_raw").alias("_raw"),
             *rescued_values,
@@ -56,9 +54,9 @@ def to_bronze(
     ]
     return df.select(
         *data,
-        F.col("_source_file"),
-        F.col("_file_modified_at"),
-        ingested_at.alias("_ingested_at"),
-        F.lit(run_id).alias("_run_id"),
-        F.when(dirty, payload).alias("_rescued_data"),
+        F.col(SOURCE_FILE),
+        F.col(FILE_MODIFIED_AT),
+        ingested_at.alias(INGESTED_AT),
+        F.lit(run_id).alias(RUN_ID),
+        F.when(dirty, payload).alias(RESCUED_DATA),
     )

@@ -9,7 +9,7 @@ in the ledger. A plan left without a commit by a killed run is replayed first, u
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.bronze import writer
@@ -17,7 +17,9 @@ from lakehouse.bronze.checkpoint import Batch, Checkpoint, LedgerState
 from lakehouse.bronze.hadoop import HadoopFs
 from lakehouse.bronze.listing import diff_files, list_landing
 from lakehouse.bronze.readers import first_line, inspect_files
+from lakehouse.constants import BRONZE
 from lakehouse.errors import IngestionError, LakehouseError
+from lakehouse.io import delta
 from lakehouse.log import get_logger
 from lakehouse.results import LayerResult, RunContext
 
@@ -39,7 +41,6 @@ class _Run:
     state: LedgerState
     app_id: str
     result: LayerResult
-    bad: dict[str, str] = field(default_factory=dict)
     log: Any = None
 
 
@@ -57,7 +58,7 @@ def ingest(
     landing = HadoopFs(spark, source.path)
     if not landing.exists(source.path):
         raise IngestionError(f"landing path {source.path} does not exist", dataset=dataset.name)
-    location = config.storage.checkpoint("bronze", dataset.name)
+    location = config.storage.checkpoint(BRONZE, dataset.name)
     ckpt = Checkpoint(HadoopFs(spark, location), location)
     run = _Run(
         spark,
@@ -67,7 +68,7 @@ def ingest(
         ckpt,
         ckpt.load(),
         f"lakehouse-bronze-{ckpt.checkpoint_id()}",
-        LayerResult(dataset.name, "bronze", files=0),
+        LayerResult(dataset.name, BRONZE, files=0),
         log=get_logger("lakehouse.bronze"),
     )
     run.result.details = {
@@ -84,9 +85,7 @@ def ingest(
             _run_batch(run, batch)
         _record_bad(run)
     except LakehouseError as exc:
-        _finish(run)
-        exc.result = run.result  # type: ignore[attr-defined]
-        raise
+        raise exc.with_result(_finish(run)) from exc.__cause__
     return _finish(run)
 
 
@@ -157,7 +156,8 @@ def _write(run: _Run, batch: Batch, paths: list[str], headers: dict[str, tuple[s
     run.ckpt.plan(batch)
     if frame.df is not None:
         merge = run.dataset.source.schema_evolution == "addNewColumns" or run.dataset.source.schema == "infer"
-        writer.append(frame.df, run.dataset.bronze_path, run.app_id, batch.batch_id, merge)
+        txn = (run.app_id, batch.batch_id)
+        delta.append(run.spark, frame.df, run.dataset.bronze_path, txn=txn, merge_schema=merge)
     return frame
 
 
@@ -166,7 +166,7 @@ def _run_batch(run: _Run, batch: Batch) -> None:
     positional = dataset.contract.source_names if dataset.contract is not None else ()
     look = inspect_files(run.landing, batch.files, dataset.source, tuple(positional))
     _set_bad(run, batch, look.bad)
-    before, _ = writer.table_state(run.spark, dataset.bronze_path)
+    before = delta.table_version(run.spark, dataset.bronze_path)
     paths = [f[0] for f in batch.files if f[0] not in look.empty]
     try:
         frame = _write(run, batch, paths, look.headers)
@@ -183,10 +183,11 @@ def _run_batch(run: _Run, batch: Batch) -> None:
         _set_bad(run, batch, found)
         paths = [p for p in paths if p not in found]
         frame = _write(run, batch, paths, look.headers)
-    after, metrics = writer.table_state(run.spark, dataset.bronze_path)
+    commit = delta.latest_commit(run.spark, dataset.bronze_path)
+    after = commit.version if commit is not None else None
     rows = 0
-    if frame.df is not None and after is not None and (before is None or after > before):
-        rows = int(metrics.get("numOutputRows", 0))
+    if frame.df is not None and commit is not None and (before is None or commit.version > before):
+        rows = int(commit.metrics.get("numOutputRows", 0))
     elif frame.df is not None:
         log.info("batch already in Delta from an interrupted run; not written again", batch_id=batch.batch_id)
     run.ckpt.commit(batch, run.state, {"table_version": after, "rows": rows, "run_id": run.ctx.run_id})
@@ -233,5 +234,5 @@ def _record_bad(run: _Run) -> None:
 
 def _finish(run: _Run) -> LayerResult:
     if run.result.table_version is None:
-        run.result.table_version, _ = writer.table_state(run.spark, run.dataset.bronze_path)
+        run.result.table_version = delta.table_version(run.spark, run.dataset.bronze_path)
     return run.result

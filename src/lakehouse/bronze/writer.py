@@ -1,16 +1,18 @@
-"""Build a batch's bronze DataFrame and append it to Delta exactly once."""
+"""Build a batch's bronze DataFrame: read its files and apply the schema-evolution mode."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F  # noqa: N812
 
 from lakehouse.bronze import readers
-from lakehouse.bronze.rescue import METADATA, to_bronze
+from lakehouse.bronze.rescue import to_bronze
+from lakehouse.constants import METADATA_COLUMNS, SOURCE_FILE
 from lakehouse.errors import SchemaDriftError
+from lakehouse.io import delta
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -29,21 +31,9 @@ class Frame:
 
 def table_columns(spark: SparkSession, path: str) -> list[str] | None:
     """Data columns of the bronze table, or None when it does not exist yet."""
-    from delta.tables import DeltaTable
-
-    if not DeltaTable.isDeltaTable(spark, path):
+    if not delta.table_exists(spark, path):
         return None
-    return [c for c in spark.read.format("delta").load(path).columns if c not in METADATA]
-
-
-def table_state(spark: SparkSession, path: str) -> tuple[int | None, dict[str, Any]]:
-    """The latest Delta version of ``path`` and that commit's operation metrics."""
-    from delta.tables import DeltaTable
-
-    if not DeltaTable.isDeltaTable(spark, path):
-        return None, {}
-    row = DeltaTable.forPath(spark, path).history(1).select("version", "operationMetrics").first()
-    return (int(row[0]), dict(row[1] or {})) if row else (None, {})
+    return [c for c in delta.read_table(spark, path).columns if c not in METADATA_COLUMNS]
 
 
 def _known(dataset: DatasetConfig, existing: list[str] | None) -> list[str] | None:
@@ -74,14 +64,14 @@ def _raw_frame(
     if source.format == "json":
         return readers.read_json(spark, paths, source, known)
     df = readers.read_typed(spark, paths, source)
-    return df, [c for c in df.columns if c not in ("_source_file", "_file_modified_at", "_error", "_raw")]
+    return df, [c for c in df.columns if c not in readers.READER_COLUMNS]
 
 
 def _file_with(df: DataFrame, column: str, headers: dict[str, tuple[str, ...]]) -> str:
     for path, header in headers.items():
         if column in header:
             return path
-    row = df.where(F.col(f"`{column}`").isNotNull()).select("_source_file").first()
+    row = df.where(F.col(f"`{column}`").isNotNull()).select(SOURCE_FILE).first()
     return str(row[0]) if row else "?"
 
 
@@ -117,18 +107,6 @@ def build_frame(
         text=source.format in ("csv", "json"),
     )
     return Frame(frame, new_columns=new if evolve else [], rescued_columns=[] if evolve else new)
-
-
-def append(df: DataFrame, path: str, app_id: str, batch_id: int, merge_schema: bool) -> None:
-    """Append with Delta's idempotent-writer options: a replayed batch id is skipped."""
-    (
-        df.write.format("delta")
-        .mode("append")
-        .option("txnAppId", app_id)
-        .option("txnVersion", str(batch_id))
-        .option("mergeSchema", str(merge_schema).lower())
-        .save(path)
-    )
 
 
 def probe(

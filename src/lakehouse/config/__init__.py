@@ -1,42 +1,21 @@
-"""Configuration: YAML pipelines, contracts and environment overlays as frozen objects.
+"""Configuration: every declarative spec of a pipeline, parsed from YAML into frozen objects.
 
-The model is imported lazily so that ``lakehouse.contracts`` and ``lakehouse.gold.spec``
-(which the model itself imports) can use ``lakehouse.config.node`` in any import order.
+Floor 1 (specs): the YAML loader and located nodes, the pipeline / dataset / source / storage
+model, contracts and their column rules, expectations, gold and derived table specs. Nothing
+here imports Spark or a layer, so ``lakehouse validate-config`` runs without Spark.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+from lakehouse.config.model import (
+    DatasetConfig,
+    PipelineConfig,
+    SourceConfig,
+    SparkSettings,
+    StorageConfig,
+    load_config,
+)
 from lakehouse.config.node import Node
-
-if TYPE_CHECKING:
-    from lakehouse.config.model import (
-        DatasetConfig,
-        PipelineConfig,
-        SourceConfig,
-        SparkSettings,
-        StorageConfig,
-        load_config,
-    )
-
-_MODEL_NAMES = {
-    "DatasetConfig",
-    "PipelineConfig",
-    "SourceConfig",
-    "SparkSettings",
-    "StorageConfig",
-    "load_config",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MODEL_NAMES:
-        from lakehouse.config import model
-
-        return getattr(model, name)
-    raise AttributeError(f"module 'lakehouse.config' has no attribute {name!r}")
-
 
 __all__ = [
     "DatasetConfig",

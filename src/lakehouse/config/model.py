@@ -7,15 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lakehouse.config.contract import Contract, parse_contract
+from lakehouse.config.gold import DerivedSpec, GoldSpec, parse_derived, parse_gold
 from lakehouse.config.loader import assemble, deep_merge
 from lakehouse.config.node import Node, Origins
-from lakehouse.contracts import Contract, parse_contract
+from lakehouse.constants import BRONZE, CHECKPOINTS, GOLD, QUARANTINE_SUFFIX, RUNS_TABLE, SILVER
 from lakehouse.errors import ConfigError
-from lakehouse.gold.spec import DerivedSpec, GoldSpec, parse_derived, parse_gold
 
 FORMATS = ("csv", "json", "orc", "parquet")
 EVOLUTION_MODES = ("addNewColumns", "rescue", "failOnNewColumns", "none")
-LAYERS = ("bronze", "silver", "gold")
 
 
 def join_path(root: str, relative: str) -> str:
@@ -46,11 +46,11 @@ class StorageConfig:
         return join_path(self.root, f"{layer}/{name}")
 
     def checkpoint(self, layer: str, name: str) -> str:
-        return join_path(self.root, f"_checkpoints/{layer}/{name}")
+        return join_path(self.root, f"{CHECKPOINTS}/{layer}/{name}")
 
     @property
     def runs(self) -> str:
-        return join_path(self.root, "_lakehouse_runs")
+        return join_path(self.root, RUNS_TABLE)
 
 
 @dataclass(frozen=True)
@@ -91,11 +91,11 @@ class DatasetConfig:
 
     @property
     def layers(self) -> tuple[str, ...]:
-        wanted = ["bronze"]
+        wanted = [BRONZE]
         if self.contract is not None:
-            wanted.append("silver")
+            wanted.append(SILVER)
             if self.gold is not None:
-                wanted.append("gold")
+                wanted.append(GOLD)
         return tuple(wanted)
 
 
@@ -185,9 +185,11 @@ def parse_dataset(name: str, node: Node, storage: StorageConfig) -> DatasetConfi
         source=source,
         contract=contract,
         gold=gold,
-        bronze_path=join_path(storage.root, paths.get_str("bronze", f"bronze/{name}")),
-        silver_path=join_path(storage.root, paths.get_str("silver", f"silver/{name}")),
-        quarantine_path=join_path(storage.root, paths.get_str("quarantine", f"silver/{name}_quarantine")),
+        bronze_path=join_path(storage.root, paths.get_str(BRONZE, f"{BRONZE}/{name}")),
+        silver_path=join_path(storage.root, paths.get_str(SILVER, f"{SILVER}/{name}")),
+        quarantine_path=join_path(
+            storage.root, paths.get_str("quarantine", f"{SILVER}/{name}{QUARANTINE_SUFFIX}")
+        ),
     )
 
 

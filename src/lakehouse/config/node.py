@@ -9,7 +9,7 @@ turn them into frozen dataclasses; nothing downstream touches raw dicts.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,12 +31,6 @@ class Origins:
             if found is not None:
                 return found
         return self.default
-
-
-def _type_name(value: object) -> str:
-    return {dict: "mapping", list: "list", str: "string", bool: "boolean"}.get(
-        type(value), type(value).__name__
-    )
 
 
 class Node:
@@ -181,6 +175,3 @@ class Node:
                 raise node.child(str(name)).error("must be a scalar", expected="a string, number or boolean")
             out[str(name)] = str(value).lower() if isinstance(value, bool) else str(value)
         return out
-
-    def raw(self) -> Mapping[str, Any] | list[Any] | Any:
-        return self.value

@@ -1,29 +1,30 @@
 """Write-audit-publish of one staged batch to a gold table.
 
 1. stage: apply the cleansing steps and mark each row's failed ``drop`` rules (plan only);
-2. audit: evaluate every expectation on the staged rows and append the results to the metrics
-   table; a tripped rule raises :class:`QualityError` before the gold table is touched;
+2. audit: evaluate every expectation on the staged rows (with the tables ``references`` rules
+   point at) and append the results to the metrics table; a tripped rule raises
+   :class:`QualityError` before the gold table is touched;
 3. publish: check merge keys, write with the table's mode, quarantine the dropped rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F  # noqa: N812
 
+from lakehouse.config.expectations import Expectation
+from lakehouse.config.gold import GoldSpec
 from lakehouse.errors import QualityError
 from lakehouse.gold import writers
-from lakehouse.gold.cleansing import apply_steps
-from lakehouse.gold.scd2 import merge_scd2
-from lakehouse.gold.spec import GoldSpec
+from lakehouse.io import delta
+from lakehouse.io.metrics import write_metrics
 from lakehouse.quality.evaluate import evaluate
-from lakehouse.quality.results import RuleResult, write_metrics
-from lakehouse.quality.rules import DROP_RULES_COL, drop_rules
-from lakehouse.results import RunContext
+from lakehouse.quality.rules import drop_rules
+from lakehouse.results import BatchOutcome, RuleResult, RunContext
+from lakehouse.transforms import quarantine
+from lakehouse.transforms.steps import apply_steps
 
 
 @dataclass(frozen=True)
@@ -34,45 +35,37 @@ class Target:
     path: str
     metrics_path: str
     quarantine_path: str
-    resolve: Callable[[str], str]
+    resolve: Callable[[str], str]  # a gold table name -> its path (``references`` rules)
     txn_app: str | None = None
 
 
-@dataclass
-class BatchOutcome:
-    """Counts of one published batch."""
-
-    rows_read: int
-    rows_staged: int
-    rows_dropped: int
-    rows_written: int
-    results: list[RuleResult]
-
-
-def _rows_written(spark: SparkSession, path: str) -> int:
-    metrics = DeltaTable.forPath(spark, path).history(1).collect()[0]["operationMetrics"] or {}
-    if "numOutputRows" in metrics and "numTargetRowsInserted" not in metrics:
-        return int(metrics["numOutputRows"])
-    return int(metrics.get("numTargetRowsInserted", 0)) + int(metrics.get("numTargetRowsUpdated", 0))
+def read_references(
+    spark: SparkSession, expectations: Sequence[Expectation], resolve: Callable[[str], str]
+) -> dict[str, DataFrame]:
+    """The table each ``references`` rule checks against, by rule name (``path`` or gold ``table``)."""
+    return {
+        e.name: delta.read_table(spark, e.params.get("path") or resolve(str(e.params["table"])))
+        for e in expectations
+        if e.kind == "references"
+    }
 
 
 def _quality_error(target: Target, results: list[RuleResult], outcome: BatchOutcome) -> QualityError:
     first = next(r for r in results if r.tripped)
     others = [r.rule for r in results if r.tripped and r is not first]
-    exc = QualityError(
+    return QualityError(
         f"gold {target.dataset}: expectation {first.rule!r} ({first.kind}, action {first.action}) "
         f"failed: {first.rows_failed} of {first.rows_checked} rows failed, threshold "
         f"{first.threshold if first.threshold is not None else 0.0}, observed {first.observed}, "
         f"sample keys {first.sample_keys}"
         + (f"; also failed: {others}" if others else "")
-        + "; the gold table was left unchanged"
+        + "; the gold table was left unchanged",
+        rule=first.rule,
+        rows_failed=first.rows_failed,
+        threshold=first.threshold,
+        sample_keys=first.sample_keys,
+        outcome=outcome,
     )
-    exc.rule = first.rule  # type: ignore[attr-defined]
-    exc.rows_failed = first.rows_failed  # type: ignore[attr-defined]
-    exc.threshold = first.threshold  # type: ignore[attr-defined]
-    exc.sample_keys = first.sample_keys  # type: ignore[attr-defined]
-    exc.outcome = outcome  # type: ignore[attr-defined]
-    return exc
 
 
 def _write(
@@ -83,7 +76,7 @@ def _write(
     batch_id: int | None,
     metadata: str | None = None,
 ) -> bool:
-    with writers.commit_metadata(spark, metadata):
+    with delta.commit_metadata(spark, metadata):
         return _write_mode(spark, df, spec, target, batch_id)
 
 
@@ -97,7 +90,7 @@ def _write_mode(
         scd2 = spec.scd2
         eff = (scd2.effective_from if scd2 else None) or "_ingested_at"
         writers.check_unique_keys(df, [*spec.keys, eff], target=target.path)
-        return merge_scd2(
+        return writers.merge_scd2(
             spark, df, target.path, spec.keys, eff, scd2.track if scd2 else None, spec.partition_by
         )
     if spec.mode == "append":
@@ -123,34 +116,28 @@ def publish_batch(
     rows_read = batch.count()
     staged = (
         apply_steps(batch, spec.transforms)
-        .withColumn(DROP_RULES_COL, drop_rules(spec.expectations))
+        .withColumn(quarantine.DROP_RULES, drop_rules(spec.expectations))
         .persist()
     )
     try:
-        results = evaluate(
-            spark, staged.drop(DROP_RULES_COL), spec.expectations, keys=spec.keys, resolve=target.resolve
-        )
+        references = read_references(spark, spec.expectations, target.resolve)
+        audited = staged.drop(quarantine.DROP_RULES)
+        results = evaluate(audited, spec.expectations, keys=spec.keys, references=references)
         rows_staged = results[0].rows_checked if results else staged.count()
         write_metrics(spark, results, target.metrics_path, ctx, target.dataset, target.path)
         outcome = BatchOutcome(rows_read, rows_staged, rows_read - rows_staged, 0, results)
         if any(r.tripped for r in results):
             raise _quality_error(target, results, outcome)
+        kept, dropped = quarantine.split_gold(staged)
         any_drop = any(r.rows_failed for r in results if r.action == "drop")
-        dropped = staged.where(F.size(DROP_RULES_COL) > 0)
         n_dropped = dropped.count() if any_drop else 0
         outcome.rows_dropped += n_dropped
-        kept = staged.where(F.size(DROP_RULES_COL) == 0).drop(DROP_RULES_COL)
         if rows_staged - n_dropped > 0 and _write(spark, kept, spec, target, batch_id, metadata):
-            outcome.rows_written = _rows_written(spark, target.path)
+            commit = delta.latest_commit(spark, target.path)
+            outcome.rows_written = commit.rows_written if commit is not None else 0
         if n_dropped:
-            (
-                dropped.withColumnRenamed(DROP_RULES_COL, "_dropped_by")
-                .withColumn("_gold_run_id", F.lit(ctx.run_id))
-                .write.format("delta")
-                .mode("append")
-                .option("mergeSchema", "true")
-                .save(target.quarantine_path)
-            )
+            rows = quarantine.gold_rows(dropped, ctx.run_id)
+            delta.append(spark, rows, target.quarantine_path, merge_schema=True)
         return outcome
     finally:
         staged.unpersist()

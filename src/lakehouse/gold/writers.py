@@ -1,23 +1,23 @@
-"""Publish a staged DataFrame to a gold Delta table: merge (SCD1), append, overwrite_partitions.
+"""Publish a staged DataFrame to a gold Delta table: merge (SCD1), SCD2, append, overwrite_partitions.
 
-SCD2 lives in ``scd2.py``. Every writer returns True when it committed a new table version.
+Every writer returns True when it committed a new table version.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812
 
 from lakehouse.errors import PublishError
+from lakehouse.io import delta
 from lakehouse.quality.rules import row_key
+from lakehouse.transforms.scd2 import scd2_changes, tracked_columns
 
 DUPLICATE_SAMPLES = 10
-# Session conf Delta copies into ``commitInfo.userMetadata`` (DeltaTable.merge has no options).
-USER_METADATA_CONF = "spark.databricks.delta.commitInfo.userMetadata"
+_ACTION, _CLOSE_AT = "_lh_action", "_lh_close_at"
 
 
 def check_unique_keys(df: DataFrame, keys: Sequence[str], *, target: str) -> None:
@@ -42,46 +42,6 @@ def check_unique_keys(df: DataFrame, keys: Sequence[str], *, target: str) -> Non
         )
 
 
-def table_exists(spark: SparkSession, path: str) -> bool:
-    """True when a Delta table exists at ``path``."""
-    return DeltaTable.isDeltaTable(spark, path)
-
-
-def table_version(spark: SparkSession, path: str) -> int | None:
-    """The latest Delta version of the table at ``path`` (None when there is no table)."""
-    if not table_exists(spark, path):
-        return None
-    return int(DeltaTable.forPath(spark, path).history(1).select("version").collect()[0][0])
-
-
-def latest_commit(spark: SparkSession, path: str) -> tuple[int, str | None] | None:
-    """(version, userMetadata) of the table's latest commit; None when there is no table."""
-    if not table_exists(spark, path):
-        return None
-    row = DeltaTable.forPath(spark, path).history(1).select("version", "userMetadata").collect()[0]
-    return int(row[0]), row[1]
-
-
-@contextmanager
-def commit_metadata(spark: SparkSession, metadata: str | None) -> Iterator[None]:
-    """Attach ``metadata`` as ``userMetadata`` to the Delta commits made inside (MERGE too).
-
-    The session conf is restored on exit, so only the commits of this block carry it.
-    """
-    if metadata is None:
-        yield
-        return
-    previous = spark.conf.get(USER_METADATA_CONF, None)
-    spark.conf.set(USER_METADATA_CONF, metadata)
-    try:
-        yield
-    finally:
-        if previous is None:
-            spark.conf.unset(USER_METADATA_CONF)
-        else:
-            spark.conf.set(USER_METADATA_CONF, previous)
-
-
 def create_table(df: DataFrame, path: str, partition_by: Sequence[str] = ()) -> None:
     """Create the gold table from its first batch."""
     writer = df.write.format("delta").mode("errorifexists")
@@ -97,7 +57,7 @@ def merge_scd1(
 
     Rows equal (null-safe) to the target row are not rewritten.
     """
-    if not table_exists(spark, path):
+    if not delta.table_exists(spark, path):
         create_table(df, path, partition_by)
         return True
     on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
@@ -114,6 +74,52 @@ def merge_scd1(
     return True
 
 
+def merge_scd2(
+    spark: SparkSession,
+    df: DataFrame,
+    path: str,
+    keys: Sequence[str],
+    effective_from: str,
+    track: Sequence[str] | None,
+    partition_by: Sequence[str] = (),
+) -> bool:
+    """Publish ``df`` as SCD2 history at ``path``; returns False when nothing changed.
+
+    One MERGE closes the current row of each changed key (``valid_to`` = the first new
+    version's start, ``is_current`` = false) and inserts the new versions
+    (:func:`lakehouse.transforms.scd2.scd2_changes`).
+    """
+    cols = tracked_columns(df.columns, keys, effective_from, track)
+    target = DeltaTable.forPath(spark, path) if delta.table_exists(spark, path) else None
+    current = target.toDF().where("is_current") if target is not None else None
+    changes = scd2_changes(df, current, keys, effective_from, cols).persist()
+    try:
+        if changes.isEmpty():
+            return False
+        if target is None:
+            create_table(changes, path, partition_by)
+            return True
+        closes = (
+            changes.groupBy(*keys)
+            .agg(F.min("valid_from").alias(_CLOSE_AT))
+            .withColumn(_ACTION, F.lit("close"))
+        )
+        source = changes.withColumn(_ACTION, F.lit("insert")).unionByName(closes, allowMissingColumns=True)
+        on = " AND ".join([f"s.{_ACTION} = 'close'", "t.is_current", *[f"t.`{k}` <=> s.`{k}`" for k in keys]])
+        (
+            target.alias("t")
+            .merge(source.alias("s"), on)
+            .whenMatchedUpdate(set={"valid_to": f"s.{_CLOSE_AT}", "is_current": "false"})
+            .whenNotMatchedInsert(
+                condition=f"s.{_ACTION} = 'insert'", values={c: f"s.`{c}`" for c in changes.columns}
+            )
+            .execute()
+        )
+        return True
+    finally:
+        changes.unpersist()
+
+
 def append(
     spark: SparkSession,
     df: DataFrame,
@@ -122,18 +128,13 @@ def append(
     txn: tuple[str, int] | None = None,
 ) -> bool:
     """Append rows. ``txn`` = (app id, batch id) makes a retried micro-batch a no-op in Delta."""
-    writer = df.write.format("delta").mode("append")
-    if txn is not None:
-        writer = writer.option("txnAppId", txn[0]).option("txnVersion", txn[1])
-    if partition_by and not table_exists(spark, path):
-        writer = writer.partitionBy(*partition_by)
-    writer.save(path)
+    delta.append(spark, df, path, txn=txn, partition_by=partition_by)
     return True
 
 
 def overwrite_partitions(spark: SparkSession, df: DataFrame, path: str, partition_by: Sequence[str]) -> bool:
     """Replace exactly the partitions present in ``df`` (dynamic partition overwrite)."""
-    if not table_exists(spark, path):
+    if not delta.table_exists(spark, path):
         create_table(df, path, partition_by)
         return True
     (df.write.format("delta").mode("overwrite").option("partitionOverwriteMode", "dynamic").save(path))

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from lakehouse.constants import secret_env_var
 from lakehouse.notebooks.errors import DbutilsError, InputWidgetNotDefined, SecretNotFoundError
 from lakehouse.notebooks.fs import DEFAULT_VOLUMES_ROOT, LocalFs
 
@@ -49,33 +49,15 @@ class Widgets:
         """Define a free-text widget."""
         self._widgets[name] = _Widget("text", str(defaultValue))
 
-    def dropdown(
-        self,
-        name: str,
-        defaultValue: str,  # noqa: N803
-        choices: list[str],
-        label: str | None = None,
-    ) -> None:
+    def dropdown(self, name: str, defaultValue: str, choices: list[str], label: str | None = None) -> None:  # noqa: N803
         """Define a widget whose value must be one of ``choices``."""
         self._define_checked(name, _Widget("dropdown", str(defaultValue), tuple(map(str, choices))))
 
-    def combobox(
-        self,
-        name: str,
-        defaultValue: str,  # noqa: N803
-        choices: list[str],
-        label: str | None = None,
-    ) -> None:
+    def combobox(self, name: str, defaultValue: str, choices: list[str], label: str | None = None) -> None:  # noqa: N803
         """Define a widget suggesting ``choices`` but accepting any value."""
         self._widgets[name] = _Widget("combobox", str(defaultValue), tuple(map(str, choices)))
 
-    def multiselect(
-        self,
-        name: str,
-        defaultValue: str,  # noqa: N803
-        choices: list[str],
-        label: str | None = None,
-    ) -> None:
+    def multiselect(self, name: str, defaultValue: str, choices: list[str], label: str | None = None) -> None:  # noqa: N803
         """Define a widget whose value is a comma-separated subset of ``choices``."""
         self._define_checked(name, _Widget("multiselect", str(defaultValue), tuple(map(str, choices))))
 
@@ -124,11 +106,6 @@ class Widgets:
         self._widgets.clear()
 
 
-def secret_variable(scope: str, key: str) -> str:
-    """The environment variable holding secret ``key`` of ``scope`` outside Databricks."""
-    return "LAKEHOUSE_SECRET_" + re.sub(r"[^A-Za-z0-9]", "_", f"{scope}_{key}").upper()
-
-
 @dataclass(frozen=True)
 class SecretMetadata:
     """An entry of ``secrets.list``."""
@@ -144,7 +121,7 @@ class Secrets:
 
     def get(self, scope: str, key: str) -> str:
         """The secret's value; raises naming scope, key and variable when it is not set."""
-        variable = secret_variable(scope, key)
+        variable = secret_env_var(scope, key)
         value = self._environ.get(variable)
         if value is None:
             raise SecretNotFoundError(scope, key, variable)
@@ -157,7 +134,7 @@ class Secrets:
 
     def list(self, scope: str) -> list[SecretMetadata]:
         """Keys available in ``scope``, as the upper-cased suffix of their variable names."""
-        prefix = secret_variable(scope, "")
+        prefix = secret_env_var(scope, "")
         return [
             SecretMetadata(name[len(prefix) :])
             for name in sorted(self._environ)

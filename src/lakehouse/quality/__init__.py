@@ -1,9 +1,6 @@
 """Data-quality expectations (Delta Live Tables semantics): warn, drop or fail, per rule.
 
-Import the Spark-dependent parts from their modules (``lakehouse.quality.evaluate``) so that
-importing this package stays cheap.
+Pure evaluation on DataFrames (``evaluate``) and the Column helpers it uses (``rules``); the
+specs live in :mod:`lakehouse.config.expectations`, the metrics table in
+:mod:`lakehouse.io.metrics`.
 """
-
-from lakehouse.quality.results import METRICS_SCHEMA, RuleResult, combine, write_metrics
-
-__all__ = ["METRICS_SCHEMA", "RuleResult", "combine", "write_metrics"]

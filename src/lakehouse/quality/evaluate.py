@@ -1,28 +1,27 @@
-"""Evaluate expectations on a (staged) DataFrame: the actions happen here, at the edge.
+"""Evaluate expectations on a (staged) DataFrame and return one result per rule.
 
-Row rules, ``row_count``, ``null_ratio``, ``freshness`` and generic ``aggregate`` rules are
-computed by ONE aggregation job. ``unique`` and ``references`` need a shuffle of their own
-(one job each). Sample keys are fetched only for rules that found failing rows, with a
-``limit`` so the job stops early.
+Takes DataFrames only: the rows to audit and, for ``references`` rules, the referenced
+tables (read by the caller). Row rules, ``row_count``, ``null_ratio``, ``freshness`` and
+generic ``aggregate`` rules are computed by ONE aggregation job. ``unique`` and
+``references`` need a shuffle of their own (one job each). Sample keys are fetched only for
+rules that found failing rows, with a ``limit`` so the job stops early.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.errors import AnalysisException
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F  # noqa: N812
-from pyspark.sql.utils import AnalysisException
 
+from lakehouse.config.expectations import Expectation, parse_age
 from lakehouse.errors import ConfigError
-from lakehouse.gold.spec import Expectation
-from lakehouse.quality.results import RuleResult
-from lakehouse.quality.rules import parse_age, row_key, rule_ok
+from lakehouse.quality.rules import row_key, rule_ok
+from lakehouse.results import SAMPLE_KEYS, RuleResult
 
-SAMPLES = 5
 ONE_PASS_KINDS = ("row", "row_count", "null_ratio", "freshness", "aggregate")
-TableResolver = Callable[[str], str]
 
 
 def _one_pass_column(e: Expectation, i: int) -> Column:
@@ -42,36 +41,44 @@ def _ratio(failed: int, checked: int) -> float:
     return failed / checked if checked else 0.0
 
 
+def _count(value: object) -> int:
+    """A SUM of the aggregation row (NULL when no row was aggregated)."""
+    return int(value) if isinstance(value, (int, float)) else 0
+
+
+def _counted(
+    e: Expectation, failed: int, total: int, limit: float, samples: list[str], *, show_ratio: bool = False
+) -> RuleResult:
+    """A rule counted per row: it passes when the share of failing rows is within ``limit``."""
+    ratio = _ratio(failed, total)
+    observed = f"{ratio:.6g}" if show_ratio else None
+    return RuleResult(e.name, e.kind, e.action, total, failed, ratio <= limit, limit, samples, observed)
+
+
 def _from_one_pass(e: Expectation, value: object, total: int, now: datetime) -> RuleResult:
-    base = {"rule": e.name, "kind": e.kind, "action": e.action, "rows_checked": total}
-    if e.kind in ("row", "null_ratio"):
-        failed = int(value or 0)
+    if e.kind == "row":
         limit = e.threshold if e.threshold is not None else 0.0
-        if e.kind == "null_ratio":
-            limit = float(e.params.get("max", e.threshold or 0.0))
-        return RuleResult(
-            **base,
-            rows_failed=failed,
-            passed=_ratio(failed, total) <= limit,
-            threshold=limit,
-            observed=f"{_ratio(failed, total):.6g}",
-        )
+        return _counted(e, _count(value), total, limit, [], show_ratio=True)
+    if e.kind == "null_ratio":
+        limit = float(e.params.get("max", e.threshold or 0.0))
+        return _counted(e, _count(value), total, limit, [], show_ratio=True)
     if e.kind == "row_count":
         low, high = e.params.get("min"), e.params.get("max")
         ok = (low is None or total >= low) and (high is None or total <= high)
-        return RuleResult(**base, rows_failed=0, passed=ok, observed=str(total))
+        return RuleResult(e.name, e.kind, e.action, total, 0, ok, observed=str(total))
     if e.kind == "freshness":
         oldest_ok = now - parse_age(e.params["max_age"])
         latest = value if isinstance(value, datetime) else None
         if latest is not None and latest.tzinfo is None:
             latest = latest.replace(tzinfo=timezone.utc)
         ok = latest is not None and latest >= oldest_ok
-        return RuleResult(**base, rows_failed=0, passed=ok, observed=latest.isoformat() if latest else None)
-    return RuleResult(**base, rows_failed=0, passed=bool(value), observed=str(value))
+        observed = latest.isoformat() if latest else None
+        return RuleResult(e.name, e.kind, e.action, total, 0, ok, observed=observed)
+    return RuleResult(e.name, e.kind, e.action, total, 0, bool(value), observed=str(value))
 
 
 def _samples(df: DataFrame, failing: Column, keys: Sequence[str]) -> list[str]:
-    return [r[0] for r in df.where(failing).select(row_key(keys)).limit(SAMPLES).collect()]
+    return [r[0] for r in df.where(failing).select(row_key(keys)).limit(SAMPLE_KEYS).collect()]
 
 
 def _one_pass(
@@ -100,62 +107,50 @@ def _unique(df: DataFrame, e: Expectation, total: int) -> RuleResult:
         F.slice(
             F.sort_array(F.collect_list(F.struct((-F.col("count")).alias("n"), row_key(cols).alias("k")))),
             1,
-            SAMPLES,
+            SAMPLE_KEYS,
         ).alias("top"),
     ).collect()[0]
-    failed = int(row["rows"] or 0)
-    limit = e.threshold or 0.0
-    return RuleResult(
-        e.name,
-        e.kind,
-        e.action,
-        total,
-        failed,
-        _ratio(failed, total) <= limit,
-        limit,
-        [f"{t['k']} (x{-t['n']})" for t in row["top"] or []],
-    )
+    samples = [f"{t['k']} (x{-t['n']})" for t in row["top"] or []]
+    return _counted(e, _count(row["rows"]), total, e.threshold or 0.0, samples)
 
 
 def _references(
-    spark: SparkSession,
-    df: DataFrame,
-    e: Expectation,
-    total: int,
-    keys: Sequence[str],
-    resolve: TableResolver,
+    df: DataFrame, e: Expectation, total: int, keys: Sequence[str], referenced: DataFrame
 ) -> RuleResult:
     cols = list(e.params["columns"])
     to_cols = list(e.params.get("to_columns", cols))
-    path = e.params.get("path") or resolve(str(e.params["table"]))
-    ref = (
-        spark.read.format("delta")
-        .load(path)
-        .select(*[F.col(t).alias(f"_ref{i}") for i, t in enumerate(to_cols)])
-        .distinct()
-    )
+    ref = referenced.select(*[F.col(t).alias(f"_ref{i}") for i, t in enumerate(to_cols)]).distinct()
     cond = [F.col(c) == F.col(f"_ref{i}") for i, c in enumerate(cols)]
     orphans = df.join(ref, on=cond, how="left_anti")
     failed = orphans.count()
-    limit = e.threshold or 0.0
     samples = _samples(orphans, F.lit(True), keys) if failed else []
-    return RuleResult(e.name, e.kind, e.action, total, failed, _ratio(failed, total) <= limit, limit, samples)
+    return _counted(e, failed, total, e.threshold or 0.0, samples)
+
+
+def _referenced(e: Expectation, references: Mapping[str, DataFrame]) -> DataFrame:
+    if e.name not in references:
+        raise ConfigError(
+            f"references rule {e.name!r} needs the referenced table as a DataFrame "
+            f"(references={{{e.name!r}: df}})",
+            key_path="expectations",
+        )
+    return references[e.name]
 
 
 def evaluate(
-    spark: SparkSession,
     df: DataFrame,
     expectations: Sequence[Expectation],
     *,
     keys: Sequence[str] = (),
-    resolve: TableResolver | None = None,
+    references: Mapping[str, DataFrame] | None = None,
     now: datetime | None = None,
 ) -> list[RuleResult]:
     """Evaluate every expectation on ``df`` and return one result per rule, in config order.
 
-    ``keys`` name the columns shown in sample keys; ``resolve`` maps a gold table name to its
-    path for ``references`` rules; ``now`` (UTC) is the reference time of ``freshness`` rules.
-    Drop rules are evaluated like the others; removing their rows is the caller's job.
+    ``keys`` name the columns shown in sample keys; ``references`` maps the name of each
+    ``references`` rule to the DataFrame it checks against; ``now`` (UTC) is the reference
+    time of ``freshness`` rules. Drop rules are evaluated like the others; removing their rows
+    is the caller's job. Nothing is read or written here.
     """
     now = now or datetime.now(timezone.utc)
     one_pass = [e for e in expectations if e.kind in ONE_PASS_KINDS]
@@ -166,7 +161,7 @@ def evaluate(
             if e.kind == "unique":
                 found[e.name] = _unique(df, e, total)
             elif e.kind == "references":
-                found[e.name] = _references(spark, df, e, total, keys, resolve or _no_resolver)
+                found[e.name] = _references(df, e, total, keys, _referenced(e, references or {}))
     except AnalysisException as exc:
         raise ConfigError(
             f"an expectation cannot be evaluated on columns {df.columns}: {str(exc).splitlines()[0]}",
@@ -177,9 +172,3 @@ def evaluate(
         # A drop rule stops the run only when it has an explicit threshold it exceeds.
         r.tripped = not r.passed and (e.action == "fail" or (e.action == "drop" and e.threshold is not None))
     return results
-
-
-def _no_resolver(name: str) -> str:
-    raise ConfigError(
-        f"references rule names table {name!r} but no table resolver was given", key_path="expectations"
-    )

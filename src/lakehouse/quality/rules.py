@@ -8,18 +8,12 @@ to accept NULLs.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from datetime import timedelta
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F  # noqa: N812
 
-from lakehouse.gold.spec import Expectation
-
-DROP_RULES_COL = "_lh_drop_rules"
-_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+from lakehouse.config.expectations import Expectation
 
 
 def rule_ok(rule: str) -> Column:
@@ -44,11 +38,3 @@ def drop_rules(expectations: Sequence[Expectation]) -> Column:
     if not names:
         return F.array().cast("array<string>")
     return F.filter(F.array(*names), lambda x: x.isNotNull())
-
-
-def parse_age(text: str) -> timedelta:
-    """``"2h"`` -> 2 hours; units s, m, h, d."""
-    match = _AGE.match(str(text))
-    if not match:
-        raise ValueError(f"max_age must look like 30m, 2h or 1d, got {text!r}")
-    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})

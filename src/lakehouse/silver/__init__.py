@@ -1,5 +1,5 @@
-"""Silver layer: conform bronze rows to the contract, quarantine the rest."""
+"""Silver layer: conform bronze rows to the contract, quarantine the rest.
 
-from lakehouse.silver.runner import process
-
-__all__ = ["process"]
+The entry point is :func:`lakehouse.silver.runner.process` (also ``lakehouse.process``); the
+pure routing of a batch is :func:`lakehouse.silver.route.route`.
+"""

@@ -1,11 +1,12 @@
-"""One micro-batch of silver: conform, check, route, and write both tables exactly once.
+"""One micro-batch of silver: route, count, apply the quarantine-rate policy, write both tables.
 
-Writes carry Delta's idempotent-writer options ``txnAppId``/``txnVersion`` (the streaming
-query id and the batch id), so a batch replayed after a crash or a failed audit never
-appends twice. Write-audit-publish: the quarantine is written first; when the batch's
-quarantine rate is above ``max_quarantine_rate`` silver is not written and the batch fails,
-so the stream does not commit it and the next run replays it in full (its quarantine write
-is then skipped by Delta as already applied).
+The rows are routed by :func:`lakehouse.silver.route.route` (pure). Writes carry Delta's
+idempotent-writer options ``txnAppId``/``txnVersion`` (the streaming query id and the batch
+id), so a batch replayed after a crash or a failed audit never appends twice.
+Write-audit-publish: the quarantine is written first; when the batch's quarantine rate is
+above ``max_quarantine_rate`` silver is not written and the batch fails, so the stream does
+not commit it and the next run replays it in full (its quarantine write is then skipped by
+Delta as already applied).
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812
 
 from lakehouse.errors import ContractError
-from lakehouse.silver.checks import REASONS, with_duplicate_keys, with_reasons
-from lakehouse.silver.pii import with_protected_raw
-from lakehouse.silver.shape import to_quarantine, to_silver
-from lakehouse.transforms.conform import to_conformed
+from lakehouse.io import delta
+from lakehouse.silver.route import route
+from lakehouse.transforms.quarantine import REASONS
 
 if TYPE_CHECKING:
     from lakehouse.config.model import DatasetConfig
@@ -55,29 +55,11 @@ class BatchPlan:
     app_id: str
 
 
-def checked_rows(bronze: DataFrame, plan: BatchPlan) -> DataFrame:
-    """Bronze rows conformed, PII-protected in their raw values, with ``_reasons``."""
-    contract = plan.dataset.contract
-    assert contract is not None
-    return (
-        bronze.transform(to_conformed, contract)
-        .transform(with_protected_raw, contract, plan.salt)
-        .transform(with_reasons, contract)
-        .transform(with_duplicate_keys, contract)
-    )
-
-
 def _append(spark: SparkSession, df: DataFrame, path: str, plan: BatchPlan, batch_id: int) -> bool:
     """Append idempotently; False when Delta skipped it (this batch reached the table before)."""
-    before = table_version(spark, path)
-    (
-        df.write.format("delta")
-        .mode("append")
-        .option("txnAppId", plan.app_id)
-        .option("txnVersion", batch_id)
-        .save(path)
-    )
-    return table_version(spark, path) != before
+    before = delta.table_version(spark, path)
+    delta.append(spark, df, path, txn=(plan.app_id, batch_id))
+    return delta.table_version(spark, path) != before
 
 
 def _count(checked: DataFrame) -> tuple[int, int, dict[tuple[str, str], int]]:
@@ -106,7 +88,8 @@ def run_batch(spark: SparkSession, bronze: DataFrame, batch_id: int, plan: Batch
     """Process one micro-batch; on a failed audit record the error in ``totals`` and raise it."""
     contract = plan.dataset.contract
     assert contract is not None
-    checked = checked_rows(bronze, plan).persist()
+    routed = route(bronze, contract, run_id=plan.run_id, salt=plan.salt)
+    checked = routed.checked.persist()  # counted, then read again by both writes
     try:
         good, bad, reasons = _count(checked)
         read = good + bad
@@ -115,8 +98,7 @@ def run_batch(spark: SparkSession, bronze: DataFrame, batch_id: int, plan: Batch
         for key, n in reasons.items():
             totals.reasons[key] = totals.reasons.get(key, 0) + n
         if bad:
-            rejected = to_quarantine(checked.filter(F.size(REASONS) > 0), plan.run_id)
-            if not _append(spark, rejected, plan.dataset.quarantine_path, plan, batch_id):
+            if not _append(spark, routed.rejected, plan.dataset.quarantine_path, plan, batch_id):
                 totals.skipped_writes += 1
             totals.quarantined += bad
         limit = contract.max_quarantine_rate
@@ -124,19 +106,10 @@ def run_batch(spark: SparkSession, bronze: DataFrame, batch_id: int, plan: Batch
             totals.held_back += good
             totals.error = _too_many(plan, read, bad, Totals(reasons=reasons))
             raise totals.error
-        if good or table_version(spark, plan.dataset.silver_path) is None:
-            valid = to_silver(checked.filter(F.size(REASONS) == 0), contract, plan.run_id, plan.salt)
-            if not _append(spark, valid, plan.dataset.silver_path, plan, batch_id):
-                totals.skipped_writes += 1
+        # An empty first batch still creates the silver table (with its schema).
+        wanted = good or delta.table_version(spark, plan.dataset.silver_path) is None
+        if wanted and not _append(spark, routed.valid, plan.dataset.silver_path, plan, batch_id):
+            totals.skipped_writes += 1
         totals.written += good
     finally:
         checked.unpersist()
-
-
-def table_version(spark: SparkSession, path: str) -> int | None:
-    """Latest version of the Delta table at ``path``, None when there is none yet."""
-    from delta.tables import DeltaTable
-
-    if not DeltaTable.isDeltaTable(spark, path):
-        return None
-    return int(DeltaTable.forPath(spark, path).history(1).collect()[0]["version"])

@@ -1,11 +1,12 @@
 """Contract checks: every rule of every column evaluated in one pass, rows split in two.
 
 :func:`with_reasons` adds ``_reasons``: an array of failure structs
-``(column, rule, value, message)`` built by a single ``select``. NULL policy: value rules
-(allowed, min, max, pattern, max_length) pass a NULL value, only ``not_null`` (and a
-primary key column) rejects it; a rule whose result is NULL for a non-NULL value counts as
-failed. Every rule result is therefore a definite boolean and each row lands exactly once,
-in ``valid`` (no reasons) or ``rejected`` (one row, all of its reasons).
+``(column, rule, value, message)`` built by a single ``select``: ``not_null``, ``cast`` and
+every column rule of :data:`lakehouse.config.column_rules.COLUMN_RULES` a column sets. NULL
+policy: column rules pass a NULL value, only ``not_null`` (and a primary key column) rejects
+it; a rule whose result is NULL for a non-NULL value counts as failed. Every rule result is
+therefore a definite boolean and each row lands exactly once, in silver (no reasons) or in
+the quarantine (one row, all of its reasons; see :mod:`lakehouse.transforms.quarantine`).
 
 Duplicate primary keys within a batch: among the rows that pass every other rule, the one
 with the latest ``_ingested_at`` (then ``_source_file``, then raw values, descending) is kept
@@ -19,23 +20,13 @@ from typing import TYPE_CHECKING
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F  # noqa: N812
 
+from lakehouse.config.column_rules import COLUMN_RULES
+from lakehouse.constants import INGESTED_AT, RESCUED_DATA, SOURCE_FILE
 from lakehouse.transforms.conform import RAW, cast_failed, quote
+from lakehouse.transforms.quarantine import REASON_TYPE, REASONS, reason
 
 if TYPE_CHECKING:
-    from lakehouse.contracts import ColumnSpec, Contract
-
-REASONS = "_reasons"
-REASON_TYPE = "array<struct<column:string,rule:string,value:string,message:string>>"
-_NUMERIC = ("tinyint", "smallint", "int", "bigint", "double", "float")
-
-
-def _reason(column: str, rule: str, value: Column, message: str) -> Column:
-    return F.struct(
-        F.lit(column).alias("column"),
-        F.lit(rule).alias("rule"),
-        value.cast("string").alias("value"),
-        F.lit(message).alias("message"),
-    )
+    from lakehouse.config.contract import ColumnSpec, Contract
 
 
 def _fails(value: Column, ok: Column) -> Column:
@@ -43,36 +34,16 @@ def _fails(value: Column, ok: Column) -> Column:
     return F.when(value.isNull(), F.lit(False)).otherwise(F.coalesce(~ok, F.lit(True)))
 
 
-def _value_rules(spec: ColumnSpec) -> list[tuple[str, Column, str]]:
+def _rule_failures(spec: ColumnSpec, raw: Column) -> list[Column]:
+    """``when(failed, reason)`` for each column rule ``spec`` sets, in registry order."""
     value = F.col(quote(spec.name))
-    text = value.cast("string")
-    rules: list[tuple[str, Column, str]] = []
-    if spec.allowed is not None:
-        rules.append(
-            (
-                "allowed",
-                _fails(value, text.isin(*spec.allowed)),
-                "not one of the allowed values " + ", ".join(spec.allowed),
-            )
-        )
-    numeric = spec.type in _NUMERIC or spec.type.startswith("decimal")
-    if spec.min is not None and numeric:
-        rules.append(("min", _fails(value, value >= F.lit(spec.min)), f"below the minimum {spec.min:g}"))
-    if spec.max is not None and numeric:
-        rules.append(("max", _fails(value, value <= F.lit(spec.max)), f"above the maximum {spec.max:g}"))
-    if spec.pattern is not None:
-        rules.append(
-            ("pattern", _fails(value, text.rlike(spec.pattern)), f"does not match the pattern {spec.pattern}")
-        )
-    if spec.max_length is not None:
-        rules.append(
-            (
-                "max_length",
-                _fails(value, F.length(text) <= spec.max_length),
-                f"longer than {spec.max_length} characters",
-            )
-        )
-    return rules
+    failures = []
+    for name, rule in COLUMN_RULES.items():
+        if name in spec.rules:
+            param = spec.rules[name]
+            failed = _fails(value, rule.check(value, param))
+            failures.append(F.when(failed, reason(spec.name, name, raw, rule.failure_message(param))))
+    return failures
 
 
 def column_failures(spec: ColumnSpec, contract: Contract) -> list[Column]:
@@ -85,27 +56,23 @@ def column_failures(spec: ColumnSpec, contract: Contract) -> list[Column]:
         failures.append(
             F.when(
                 F.col(f"_clean.{quote(spec.name)}").isNull(),
-                _reason(spec.name, "not_null", raw, f"{what} is null or a null token"),
+                reason(spec.name, "not_null", raw, f"{what} is null or a null token"),
             )
         )
     kind = spec.type + (f" in format {spec.format}" if spec.format else "")
-    failures.append(F.when(cast_failed(spec), _reason(spec.name, "cast", raw, f"not a valid {kind}")))
-    for rule, failed, message in _value_rules(spec):
-        failures.append(F.when(failed, _reason(spec.name, rule, raw, message)))
-    return failures
+    failures.append(F.when(cast_failed(spec), reason(spec.name, "cast", raw, f"not a valid {kind}")))
+    return failures + _rule_failures(spec, raw)
 
 
 def with_reasons(df: DataFrame, contract: Contract, *, rescued_policy: str | None = None) -> DataFrame:
     """Add ``_reasons`` (one select for all rules); ``rescued_policy='quarantine'`` adds one."""
     failures = [f for spec in contract.columns for f in column_failures(spec, contract)]
     if (rescued_policy or contract.rescued_data) == "quarantine":
-        rescued = F.col("_rescued_data")
+        rescued = F.col(RESCUED_DATA)
         failures.append(
             F.when(
                 rescued.isNotNull(),
-                _reason(
-                    "_rescued_data", "rescued_data", rescued, "row has values that did not fit the schema"
-                ),
+                reason(RESCUED_DATA, "rescued_data", rescued, "row has values that did not fit the schema"),
             )
         )
     found = F.filter(F.array(*failures), lambda r: r.isNotNull())
@@ -118,8 +85,8 @@ def with_duplicate_keys(df: DataFrame, contract: Contract) -> DataFrame:
         return df
     clean = F.size(REASONS) == 0
     order = [
-        F.col("_ingested_at").desc_nulls_last(),
-        F.col("_source_file").desc_nulls_last(),
+        F.col(INGESTED_AT).desc_nulls_last(),
+        F.col(SOURCE_FILE).desc_nulls_last(),
         F.to_json(F.col(RAW)).desc_nulls_last(),
     ]
     window = Window.partitionBy(clean, *[F.col(quote(k)) for k in contract.primary_key]).orderBy(*order)
@@ -129,16 +96,10 @@ def with_duplicate_keys(df: DataFrame, contract: Contract) -> DataFrame:
         )
     )
     duplicate = clean & (F.row_number().over(window) > 1)
-    reason = _reason(
+    why = reason(
         ",".join(contract.primary_key),
         "duplicate_key",
         key_text,
         "duplicate primary key in this batch; the latest ingested row was kept",
     )
-    return df.withColumn(REASONS, F.when(duplicate, F.array(reason)).otherwise(F.col(REASONS)))
-
-
-def split_valid(df: DataFrame, contract: Contract) -> tuple[DataFrame, DataFrame]:
-    """Run all checks and return ``(valid, rejected)``; together they hold every input row once."""
-    checked = df.transform(with_reasons, contract).transform(with_duplicate_keys, contract)
-    return checked.filter(F.size(REASONS) == 0), checked.filter(F.size(REASONS) > 0)
+    return df.withColumn(REASONS, F.when(duplicate, F.array(why)).otherwise(F.col(REASONS)))

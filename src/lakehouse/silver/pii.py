@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F  # noqa: N812
 
+from lakehouse.constants import RESCUED_DATA
 from lakehouse.transforms.conform import RAW, quote
 
 if TYPE_CHECKING:
-    from lakehouse.contracts import ColumnSpec, Contract
+    from lakehouse.config.contract import ColumnSpec, Contract
 
 
 def protect(value: Column, spec: ColumnSpec, salt: str | None) -> Column:
@@ -80,15 +81,13 @@ def with_protected_raw(df: DataFrame, contract: Contract, salt: str | None) -> D
     """Protect PII inside ``_raw_values`` and ``_rescued_data`` (kept only for quarantine/flag)."""
     if not _pii_columns(contract):
         return df
-    rescued = F.from_json(F.col("_rescued_data"), "map<string,string>")
+    rescued = F.from_json(F.col(RESCUED_DATA), "map<string,string>")
     safe_rescued = F.when(rescued.isNotNull(), F.to_json(protect_rescued(rescued, contract, salt)))
     return df.withColumns(
         {
             RAW: protect_map(F.col(RAW), contract, salt),
             # Text that is not a JSON object cannot be inspected: redact it rather than leak it.
-            "_rescued_data": F.when(
-                F.col("_rescued_data").isNotNull(), F.coalesce(safe_rescued, F.lit(REDACTED))
-            ),
+            RESCUED_DATA: F.when(F.col(RESCUED_DATA).isNotNull(), F.coalesce(safe_rescued, F.lit(REDACTED))),
         }
     )
 

@@ -11,17 +11,19 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
+from lakehouse.constants import SILVER
 from lakehouse.errors import ContractError
+from lakehouse.io.delta import table_version
 from lakehouse.log import get_logger
 from lakehouse.results import LayerResult, RunContext
-from lakehouse.silver.batch import BatchPlan, Totals, run_batch, table_version
+from lakehouse.silver.batch import BatchPlan, Totals, run_batch
 from lakehouse.transforms.conform import drift
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+    from lakehouse.config.contract import Contract
     from lakehouse.config.model import DatasetConfig, PipelineConfig
-    from lakehouse.contracts import Contract
 
 _SCHEMA_CHANGED = ("DELTA_SCHEMA_CHANGED", "schema change", "DELTA_STREAMING_SCHEMA_EVOLUTION")
 _MAX_RESTARTS = 3
@@ -65,7 +67,7 @@ def _run_stream(
 
     query = (
         stream.writeStream.queryName(_query_name(dataset))
-        .option("checkpointLocation", config.storage.checkpoint("silver", dataset.name))
+        .option("checkpointLocation", config.storage.checkpoint(SILVER, dataset.name))
         .trigger(availableNow=True)
         .foreachBatch(handle)
         .start()
@@ -107,7 +109,7 @@ def _result(
 ) -> LayerResult:
     return LayerResult(
         dataset.name,
-        "silver",
+        SILVER,
         status="failed" if totals.error else "succeeded",
         rows_read=totals.read,
         rows_written=totals.written,
@@ -145,8 +147,8 @@ def process(
     try:
         columns = _stream_with_restarts(spark, dataset, config, ctx, salt, totals)
     except ContractError as exc:
-        exc.result = _result(dataset, totals, table_version(spark, dataset.silver_path), {})  # type: ignore[attr-defined]
-        raise
+        partial = _result(dataset, totals, table_version(spark, dataset.silver_path), {})
+        raise exc.with_result(partial) from exc.__cause__
     found = drift(columns, contract)
     log_drift = log.warning if any(found.values()) else log.info
     log_drift(

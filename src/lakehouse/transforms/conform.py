@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F  # noqa: N812
 
-if TYPE_CHECKING:
-    from lakehouse.contracts import ColumnSpec, Contract
+from lakehouse.constants import INGESTED_AT, METADATA_COLUMNS, RESCUED_DATA, SOURCE_FILE
 
-METADATA_COLUMNS = ("_source_file", "_file_modified_at", "_ingested_at", "_run_id", "_rescued_data")
+if TYPE_CHECKING:
+    from lakehouse.config.contract import ColumnSpec, Contract
+
 RAW = "_raw_values"
 CLEAN = "_clean"
 _INTEGRAL = ("tinyint", "smallint", "int", "bigint")
-_FRACTIONAL = ("double", "float")
 _INTEGER_TEXT = r"^[+-]?[0-9]+$"
 
 
@@ -82,7 +82,7 @@ def with_contract_columns(df: DataFrame, contract: Contract) -> DataFrame:
         values.append(value.alias(spec.name))
     meta = [
         (F.col(quote(m)) if m in df.columns else F.lit(None)).cast(t).alias(m)
-        for m, t in (("_source_file", "string"), ("_ingested_at", "timestamp"), ("_rescued_data", "string"))
+        for m, t in ((SOURCE_FILE, "string"), (INGESTED_AT, "timestamp"), (RESCUED_DATA, "string"))
     ]
     return df.select(*values, *meta, _raw_map(data).alias(RAW))
 

@@ -1,14 +1,19 @@
-"""Gold configuration: cleansing steps, expectations and the publish mode of a table."""
+"""Gold configuration: cleansing steps, expectations and the publish mode of a table.
+
+Covers a dataset's ``gold`` section and the pipeline's ``derived`` tables. Specs only: the
+steps are applied by :mod:`lakehouse.transforms.steps`, the tables published by
+:mod:`lakehouse.gold.runner` and :mod:`lakehouse.gold.derived`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from lakehouse.config.expectations import Expectation, names_unique, parse_expectation
 from lakehouse.config.node import Node
 
 PUBLISH_MODES = ("merge", "scd2", "append", "overwrite_partitions")
-ACTIONS = ("warn", "drop", "fail")
 TRANSFORM_KINDS = (
     "standardize",
     "dedupe",
@@ -20,7 +25,6 @@ TRANSFORM_KINDS = (
     "rename",
     "filter",
 )
-AGGREGATE_KINDS = ("row_count", "unique", "references", "freshness", "null_ratio", "aggregate")
 
 
 @dataclass(frozen=True)
@@ -28,25 +32,6 @@ class TransformStep:
     """One cleansing step, applied in the order given."""
 
     kind: str
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Expectation:
-    """A named data-quality rule with its action and failure threshold.
-
-    ``kind`` is ``row`` for a SQL boolean expression evaluated per row, otherwise one of
-    the aggregate kinds. ``threshold`` is the fraction of rows allowed to fail: a rule passes
-    when ``rows_failed / rows_checked <= threshold`` (None behaves as 0). A ``fail`` rule that
-    does not pass stops the run; a ``drop`` rule always drops its failing rows and stops the
-    run only when an explicit threshold is exceeded.
-    """
-
-    name: str
-    kind: str
-    action: str = "warn"
-    rule: str | None = None
-    threshold: float | None = None
     params: dict[str, Any] = field(default_factory=dict)
 
 
@@ -82,67 +67,6 @@ class DerivedSpec:
     keys: tuple[str, ...] = ()
     partition_by: tuple[str, ...] = ()
     expectations: tuple[Expectation, ...] = ()
-
-
-def parse_expectation(node: Node) -> Expectation:
-    """Parse one ``expectations`` entry: ``rule`` (row) or one aggregate kind."""
-    node.check_keys(frozenset({"name", "rule", "action", "threshold", "description", *AGGREGATE_KINDS}))
-    kinds = [k for k in ("rule", *AGGREGATE_KINDS) if node.has(k)]
-    if len(kinds) != 1:
-        raise node.error(
-            "an expectation needs exactly one rule kind",
-            found=kinds or None,
-            expected="one of rule, " + ", ".join(AGGREGATE_KINDS),
-        )
-    kind = kinds[0]
-    params: dict[str, Any] = {}
-    if kind != "rule":
-        value = node.child(kind).value
-        params = dict(value) if isinstance(value, dict) else {"value": value}
-        _check_params(node.child(kind), kind, params)
-    action = node.get_str("action", "warn", choices=ACTIONS)
-    if action == "drop" and kind != "rule":
-        raise node.child("action").error(
-            "drop applies to row rules only", found=action, expected="warn or fail for an aggregate rule"
-        )
-    return Expectation(
-        name=node.get_str("name"),
-        kind="row" if kind == "rule" else kind,
-        action=action,
-        rule=node.get_str("rule", None),
-        threshold=node.get_float("threshold", None, minimum=0.0, maximum=1.0),
-        params=params,
-    )
-
-
-# Required / allowed parameters of each aggregate rule written as a mapping.
-_AGG_PARAMS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "row_count": (frozenset(), frozenset({"min", "max"})),
-    "unique": (frozenset({"columns"}), frozenset({"columns"})),
-    "references": (frozenset({"columns"}), frozenset({"columns", "table", "path", "to_columns"})),
-    "freshness": (frozenset({"column", "max_age"}), frozenset({"column", "max_age"})),
-    "null_ratio": (frozenset({"column"}), frozenset({"column", "max"})),
-    "aggregate": (frozenset({"value"}), frozenset({"value"})),
-}
-
-
-def _check_params(node: Node, kind: str, params: dict[str, Any]) -> None:
-    if kind == "unique" and "value" in params:
-        params["columns"] = params.pop("value")
-    if kind in ("unique", "references") and isinstance(params.get("columns"), str):
-        params["columns"] = [params["columns"]]
-    required, allowed = _AGG_PARAMS[kind]
-    if "value" in params and kind != "aggregate":
-        raise node.error(f"{kind} takes a mapping", expected="keys " + ", ".join(sorted(allowed)))
-    unknown = set(params) - allowed
-    missing = required - set(params)
-    if unknown or missing:
-        raise node.error(
-            f"{kind}: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}",
-            expected="keys " + ", ".join(sorted(allowed)),
-        )
-    if kind == "references" and not ({"table", "path"} & set(params)):
-        raise node.error("references needs a table (gold table name) or a path", expected="table or path")
 
 
 def parse_step(node: Node) -> TransformStep:
@@ -183,11 +107,6 @@ _STEP_PARAMS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 }
 
 
-def _names_unique(node: Node, names: list[str]) -> None:
-    if len(set(names)) != len(names):
-        raise node.error("expectation names must be unique", found=names, expected="unique names")
-
-
 def _needs_partitions(node: Node, mode: str) -> None:
     if mode == "overwrite_partitions" and not node.get_str_list("partition_by", ()):
         raise node.child("partition_by").error(
@@ -205,7 +124,7 @@ def _publish_options(node: Node, default_mode: str) -> tuple[str, tuple[str, ...
         )
     _needs_partitions(node, mode)
     expectations = tuple(parse_expectation(n) for n in node.child("expectations").elements())
-    _names_unique(node.child("expectations"), [e.name for e in expectations])
+    names_unique(node.child("expectations"), expectations)
     return mode, keys, expectations
 
 

@@ -3,13 +3,17 @@
 A contract lists columns (name, type, source name, nullability, formats and value rules),
 the primary key, null tokens and quarantine policy. Bronze uses it for the expected source
 columns; silver conforms and checks rows against it. Parsed from YAML into frozen objects.
+Value rules (``allowed``, ``min``, ...) come from the registry in
+:mod:`lakehouse.config.column_rules`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
+from lakehouse.config.column_rules import COLUMN_RULES
 from lakehouse.config.node import Node
 from lakehouse.secrets import SecretRef
 
@@ -59,7 +63,7 @@ def normalize_type(node: Node, raw: str) -> str:
 
 @dataclass(frozen=True)
 class ColumnSpec:
-    """One contract column and its rules."""
+    """One contract column and its rules (``rules``: rule name -> parameter, see ``column_rules``)."""
 
     name: str
     type: str = "string"
@@ -69,14 +73,10 @@ class ColumnSpec:
     timezone: str | None = None
     true_values: tuple[str, ...] = DEFAULT_TRUE
     false_values: tuple[str, ...] = DEFAULT_FALSE
-    allowed: tuple[str, ...] | None = None
-    min: float | None = None
-    max: float | None = None
-    pattern: str | None = None
-    max_length: int | None = None
     pii: str | None = None
     mask_keep: int = 4
     description: str | None = None
+    rules: dict[str, Any] = field(default_factory=dict)  # column rule name -> its parameter
 
     @property
     def source_name(self) -> str:
@@ -94,11 +94,6 @@ _COLUMN_KEYS = frozenset(
         "timezone",
         "true_values",
         "false_values",
-        "allowed",
-        "min",
-        "max",
-        "pattern",
-        "max_length",
         "pii",
         "mask_keep",
         "description",
@@ -106,20 +101,30 @@ _COLUMN_KEYS = frozenset(
 )
 
 
-def parse_column(node: Node) -> ColumnSpec:
-    """Parse one ``columns`` entry."""
-    node.check_keys(_COLUMN_KEYS)
-    type_name = normalize_type(node.child("type"), node.get_str("type", "string"))
-    pattern = node.get_str("pattern", None)
-    if pattern is not None:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise node.child("pattern").error(f"invalid regular expression: {exc}") from exc
-    low, high = node.get_float("min", None), node.get_float("max", None)
+def _parse_rules(node: Node, type_name: str) -> dict[str, Any]:
+    """The column rules set on a column entry, each checked to apply to the column's type."""
+    rules: dict[str, Any] = {}
+    for rule in COLUMN_RULES.values():
+        value = rule.param.read(node, rule.name)
+        if value is None:
+            continue
+        if not rule.applies_to(type_name):
+            raise node.child(rule.name).error(
+                f"rule {rule.name} does not apply to a {type_name} column",
+                found=type_name,
+                expected="a column of type " + ", ".join(rule.types or ()),
+            )
+        rules[rule.name] = value
+    low, high = rules.get("min"), rules.get("max")
     if low is not None and high is not None and low > high:
         raise node.child("min").error("is greater than max", expected=f"a number <= {high}")
-    allowed = node.get_str_list("allowed", None)
+    return rules
+
+
+def parse_column(node: Node) -> ColumnSpec:
+    """Parse one ``columns`` entry."""
+    node.check_keys(_COLUMN_KEYS | COLUMN_RULES.keys())
+    type_name = normalize_type(node.child("type"), node.get_str("type", "string"))
     return ColumnSpec(
         name=node.get_str("name"),
         type=type_name,
@@ -129,14 +134,10 @@ def parse_column(node: Node) -> ColumnSpec:
         timezone=node.get_str("timezone", None),
         true_values=tuple(v.lower() for v in node.get_str_list("true_values", DEFAULT_TRUE)),
         false_values=tuple(v.lower() for v in node.get_str_list("false_values", DEFAULT_FALSE)),
-        allowed=allowed,
-        min=low,
-        max=high,
-        pattern=pattern,
-        max_length=node.get_int("max_length", None, minimum=1),
         pii=node.get_str("pii", None, choices=PII_MODES),
         mask_keep=node.get_int("mask_keep", 4, minimum=0),
         description=node.get_str("description", None),
+        rules=_parse_rules(node, type_name),
     )
 
 
@@ -153,7 +154,6 @@ class Contract:
     rescued_data: str = "quarantine"
     pii_salt: SecretRef | None = None
     version: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     def column(self, name: str) -> ColumnSpec:
         for col in self.columns:

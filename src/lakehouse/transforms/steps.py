@@ -1,4 +1,4 @@
-"""Apply the ``transforms:`` steps of a gold section (config -> cleansing functions)."""
+"""Apply the ``transforms:`` steps of a gold section: each step name -> a cleansing function."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Any
 
 from pyspark.sql import DataFrame
 
-from lakehouse.gold.spec import TransformStep
+from lakehouse.config.gold import TransformStep
 from lakehouse.transforms import cleanse as c
 
-_STEPS: dict[str, Callable[[DataFrame, dict[str, Any]], DataFrame]] = {
+STEPS: dict[str, Callable[[DataFrame, dict[str, Any]], DataFrame]] = {
     "standardize": lambda df, p: c.with_standardized_strings(
         df,
         p.get("columns"),
@@ -36,5 +36,5 @@ def _list(value: Any) -> list[str]:
 def apply_steps(df: DataFrame, steps: Sequence[TransformStep]) -> DataFrame:
     """Chain the configured cleansing steps in order (pure: builds a plan, runs nothing)."""
     for step in steps:
-        df = _STEPS[step.kind](df, step.params)
+        df = STEPS[step.kind](df, step.params)
     return df

@@ -1,0 +1,42 @@
+"""Names shared across the package: layers, metadata columns, side tables, secret variables.
+
+Floor 0: imports nothing from lakehouse. Every other module takes these names from here, so a
+name is changed in one place.
+"""
+
+from __future__ import annotations
+
+import re
+
+LAYERS = ("bronze", "silver", "gold")
+"""The medallion layers, in the order a pipeline runs them."""
+BRONZE, SILVER, GOLD = LAYERS
+
+SOURCE_FILE = "_source_file"
+FILE_MODIFIED_AT = "_file_modified_at"
+INGESTED_AT = "_ingested_at"
+RUN_ID = "_run_id"
+RESCUED_DATA = "_rescued_data"
+METADATA_COLUMNS = (SOURCE_FILE, FILE_MODIFIED_AT, INGESTED_AT, RUN_ID, RESCUED_DATA)
+"""The columns bronze adds to every row (everything else is data as landed)."""
+
+RUNS_TABLE = "_lakehouse_runs"
+"""The run ledger, directly under the storage root."""
+EXPECTATIONS_TABLE = "_expectations"
+"""The expectation metrics table, beside the gold tables."""
+CHECKPOINTS = "_checkpoints"
+"""The folder under the storage root holding every layer's incremental state."""
+QUARANTINE_SUFFIX = "_quarantine"
+"""A quarantine table is named after its table plus this suffix."""
+
+SECRET_ENV_PREFIX = "LAKEHOUSE_SECRET_"
+
+
+def secret_env_var(scope: str, key: str) -> str:
+    """The environment variable standing in for Databricks secret ``key`` of ``scope``.
+
+    ``LAKEHOUSE_SECRET_<SCOPE>_<KEY>``, upper case, every character other than a letter or a
+    digit replaced by ``_``: what the config's secret references and the local ``dbutils``
+    read outside Databricks.
+    """
+    return SECRET_ENV_PREFIX + re.sub(r"[^A-Za-z0-9]", "_", f"{scope}_{key}").upper()

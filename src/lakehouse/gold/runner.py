@@ -1,0 +1,123 @@
+"""The gold layer for a dataset: ``publish`` its new silver rows to its gold table.
+
+``publish`` reads only the silver rows new since its last successful run: a Delta stream
+over the append-only silver table with ``trigger(availableNow=True)``, a checkpoint at
+``<root>/_checkpoints/gold/<dataset>`` and ``foreachBatch`` running write-audit-publish on
+each micro-batch. A batch that fails (a tripped expectation, duplicate keys) is not committed
+to the checkpoint, so the next run retries it; a batch that succeeded is never read again, so
+a rerun without new silver rows writes nothing. Merge, SCD2 and partition overwrite are
+idempotent if a batch is replayed after a crash; append uses Delta's txnAppId/txnVersion.
+Derived tables are published by :mod:`lakehouse.gold.derived`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pyspark.errors import StreamingQueryException
+from pyspark.sql import DataFrame, SparkSession
+
+from lakehouse.constants import EXPECTATIONS_TABLE, GOLD, QUARANTINE_SUFFIX
+from lakehouse.errors import LakehouseError, PublishError, QualityError
+from lakehouse.gold.wap import Target, publish_batch
+from lakehouse.io import delta
+from lakehouse.results import BatchOutcome, LayerResult, RunContext, combine
+
+if TYPE_CHECKING:
+    from lakehouse.config.model import DatasetConfig, PipelineConfig
+
+
+def target_of(config: PipelineConfig, dataset: str, table: str) -> Target:
+    """Where gold table ``table`` of ``dataset`` and its metrics and quarantine tables live."""
+    return Target(
+        dataset=dataset,
+        path=config.storage.table(GOLD, table),
+        metrics_path=config.storage.table(GOLD, EXPECTATIONS_TABLE),
+        quarantine_path=config.storage.table(GOLD, f"{table}{QUARANTINE_SUFFIX}"),
+        resolve=lambda name: config.storage.table(GOLD, name),
+        txn_app=f"lakehouse-gold:{config.name}:{dataset}",
+    )
+
+
+def add_outcome(result: LayerResult, outcome: BatchOutcome) -> None:
+    """Add one batch's counts and rule results to the layer result."""
+    result.rows_read += outcome.rows_read
+    result.rows_written += outcome.rows_written
+    result.rows_dropped += outcome.rows_dropped
+    rules = result.details.setdefault("rules", {})
+    for r in outcome.results:
+        rules[r.rule] = combine(rules.get(r.rule), r)
+    result.details["batches"] = result.details.get("batches", 0) + 1
+
+
+def finish(spark: SparkSession, result: LayerResult, path: str) -> LayerResult:
+    """Record the gold table's version and turn the rule results into JSON-ready dicts."""
+    result.table_version = delta.table_version(spark, path)
+    result.details.setdefault("target", path)
+    rules = result.details.get("rules", {})
+    result.details["rules"] = {name: r.to_dict() for name, r in rules.items()}
+    return result
+
+
+def as_lakehouse_error(exc: Exception, name: str) -> LakehouseError:
+    """Library errors pass through; Spark/SQL errors (a bad rule or step) become PublishError."""
+    if isinstance(exc, LakehouseError):
+        return exc
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    error = PublishError(f"gold {name}: {type(exc).__name__}: {first}")
+    error.__cause__ = exc
+    return error
+
+
+def failed(spark: SparkSession, result: LayerResult, path: str, exc: LakehouseError) -> LayerResult:
+    """The layer result of a failed publish: the failing batch's counts included."""
+    if isinstance(exc, QualityError) and exc.outcome is not None:
+        add_outcome(result, exc.outcome)
+    result.status = "failed"
+    result.error = str(exc)
+    return finish(spark, result, path)
+
+
+def publish(
+    spark: SparkSession, dataset: DatasetConfig, config: PipelineConfig, ctx: RunContext
+) -> LayerResult:
+    """Publish the silver rows new since the last gold run of ``dataset`` to its gold table.
+
+    Raises QualityError (gold left at its previous version) when a rule trips, PublishError on
+    duplicate merge keys; both carry the partial :class:`LayerResult` as ``exc.result``.
+    """
+    spec = dataset.gold
+    if spec is None:
+        raise PublishError(f"dataset {dataset.name!r} has no gold section")
+    target = target_of(config, dataset.name, spec.table)
+    result = LayerResult(dataset.name, GOLD)
+    if not delta.table_exists(spark, dataset.silver_path):
+        result.details["note"] = f"no silver table at {dataset.silver_path}"
+        return finish(spark, result, target.path)
+    errors: list[LakehouseError] = []
+
+    def on_batch(batch: DataFrame, batch_id: int) -> None:
+        try:
+            add_outcome(result, publish_batch(spark, batch, spec, target, ctx, batch_id))
+        except Exception as exc:  # kept to re-raise once the stream stopped
+            errors.append(as_lakehouse_error(exc, dataset.name))
+            raise
+
+    query = (
+        spark.readStream.format("delta")
+        .load(dataset.silver_path)
+        .writeStream.foreachBatch(on_batch)
+        .option("checkpointLocation", config.storage.checkpoint(GOLD, dataset.name))
+        .trigger(availableNow=True)
+        .start()
+    )
+    try:
+        query.awaitTermination()
+    except StreamingQueryException as exc:
+        cause = (
+            errors[0]
+            if errors
+            else PublishError(f"gold {dataset.name}: the silver stream failed: {str(exc).splitlines()[0]}")
+        )
+        raise cause.with_result(failed(spark, result, target.path, cause)) from cause.__cause__
+    return finish(spark, result, target.path)

@@ -1,0 +1,1 @@
+"""I/O shared by the layers: Delta table helpers and the expectation metrics table."""

@@ -1,0 +1,64 @@
+"""Route bronze rows to silver or to the quarantine: the pure core of a silver batch.
+
+:func:`route` conforms a batch to the contract, protects PII in the raw values the quarantine
+keeps, evaluates every check in one pass, and returns the silver rows and the quarantine rows
+as plans. The silver runner (and the tests) call this one function; counting, the quarantine
+rate policy and the writes stay with the runner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F  # noqa: N812
+
+from lakehouse.constants import INGESTED_AT, RESCUED_DATA, RUN_ID, SOURCE_FILE
+from lakehouse.silver.checks import with_duplicate_keys, with_reasons
+from lakehouse.silver.pii import silver_column, with_protected_raw
+from lakehouse.transforms import quarantine
+from lakehouse.transforms.conform import to_conformed
+
+if TYPE_CHECKING:
+    from lakehouse.config.contract import Contract
+
+
+@dataclass(frozen=True)
+class Routed:
+    """One batch routed: ``checked`` holds every row with its ``_reasons`` (count from it);
+    ``valid`` and ``rejected`` are the rows to write to silver and to its quarantine."""
+
+    checked: DataFrame
+    valid: DataFrame
+    rejected: DataFrame
+
+
+def checked_rows(bronze: DataFrame, contract: Contract, salt: str | None) -> DataFrame:
+    """Bronze rows conformed, PII-protected in their raw values, with ``_reasons``."""
+    return (
+        bronze.transform(to_conformed, contract)
+        .transform(with_protected_raw, contract, salt)
+        .transform(with_reasons, contract)
+        .transform(with_duplicate_keys, contract)
+    )
+
+
+def to_silver(valid: DataFrame, contract: Contract, run_id: str, salt: str | None) -> DataFrame:
+    """Contract columns (PII protected, ``drop`` removed), then the lineage columns."""
+    columns = [c for c in (silver_column(s, salt) for s in contract.columns) if c is not None]
+    lineage = [F.col(SOURCE_FILE), F.col(INGESTED_AT), F.lit(run_id).alias(RUN_ID)]
+    if contract.rescued_data == "flag":
+        lineage.append(F.col(RESCUED_DATA))
+    return valid.select(*columns, *lineage)
+
+
+def route(bronze: DataFrame, contract: Contract, *, run_id: str, salt: str | None) -> Routed:
+    """Split a bronze batch into silver rows and quarantine rows (each input row lands once)."""
+    checked = checked_rows(bronze, contract, salt)
+    valid, rejected = quarantine.split_silver(checked)
+    return Routed(
+        checked=checked,
+        valid=to_silver(valid, contract, run_id, salt),
+        rejected=quarantine.silver_rows(rejected, run_id),
+    )

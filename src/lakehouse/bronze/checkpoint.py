@@ -99,7 +99,7 @@ class Checkpoint:
             raw = self._read("plans", plans[-1])
             pending = Batch(
                 raw["batch_id"],
-                [tuple(f) for f in raw["files"]],  # type: ignore[misc]
+                [tuple(f) for f in raw["files"]],
                 dict(raw.get("bad", {})),
                 replay=True,
             )

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from lakehouse.errors import LakehouseError
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
@@ -40,11 +42,17 @@ class HadoopFs:
     """File operations through ``org.apache.hadoop.fs.FileSystem`` of a SparkSession."""
 
     def __init__(self, spark: SparkSession, root: str) -> None:
-        self._jvm: Any = spark._jvm  # type: ignore[attr-defined]
+        jvm: Any = getattr(spark, "_jvm", None)
+        if jvm is None:
+            raise LakehouseError(
+                "bronze lists and reads landing files through the JVM of a classic Spark session; "
+                "this session has none (Spark Connect)"
+            )
+        self._jvm = jvm
         # Every attribute step of a py4j JVM view is a round trip: resolve classes once.
         self._path_class = self._jvm.org.apache.hadoop.fs.Path
         self._predef = self._jvm.scala.Predef
-        self._conf = spark._jsc.hadoopConfiguration()  # type: ignore[attr-defined]
+        self._conf = spark._jsc.hadoopConfiguration()
         self._fs = self._path(root).getFileSystem(self._conf)
         self._local = str(self._fs.getScheme()) == "file"
 

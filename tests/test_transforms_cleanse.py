@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from chispa import assert_df_equality
+from pyspark.sql import functions as F  # noqa: N812
 
 from lakehouse.config.gold import TransformStep
 from lakehouse.transforms import cleanse
@@ -63,6 +64,26 @@ def test_to_utc_shifts_wall_clock_from_zone(spark):
     out = cleanse.to_utc(df, ["ts"], "Europe/Paris")  # UTC+1 in November
     expected = spark.createDataFrame([(dt.datetime(2026, 11, 1, 11, 0),), (None,)], "ts timestamp")
     assert_df_equality(out, expected, ignore_row_order=True)
+
+
+@pytest.mark.parametrize("session_zone", ["UTC", "America/New_York", "Asia/Kolkata", "Pacific/Auckland"])
+def test_to_utc_gives_the_same_instant_whatever_the_session_time_zone(spark, session_zone):
+    """Wall-clock text parsed in any session zone, then ``to_utc`` from Paris: the same instant."""
+    previous = spark.conf.get("spark.sql.session.timeZone")
+    spark.conf.set("spark.sql.session.timeZone", session_zone)
+    try:
+        text = spark.createDataFrame([("2026-11-01 12:00:00",), ("2026-07-01 12:00:00",)], "text string")
+        parsed = text.select(F.to_timestamp("text").alias("ts"))  # wall clock read in the session zone
+        out = cleanse.to_utc(parsed, ["ts"], "Europe/Paris")
+        epochs = sorted(r[0] for r in out.select(F.unix_timestamp("ts")).collect())
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", previous)
+    # 12:00 in Paris is 10:00 UTC in July (summer time) and 11:00 UTC in November.
+    expected = [
+        dt.datetime(2026, 7, 1, 10, tzinfo=dt.timezone.utc),
+        dt.datetime(2026, 11, 1, 11, tzinfo=dt.timezone.utc),
+    ]
+    assert epochs == [int(e.timestamp()) for e in expected]
 
 
 def test_derive_select_rename_filter(spark):

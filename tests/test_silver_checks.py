@@ -9,11 +9,14 @@ import datetime as dt
 import re
 from pathlib import Path
 
+import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F  # noqa: N812
 
 from lakehouse.config.column_rules import COLUMN_RULES
-from lakehouse.config.contract import ColumnSpec, Contract
+from lakehouse.config.contract import ColumnSpec, Contract, parse_column
+from lakehouse.config.node import Node, Origins
+from lakehouse.errors import ConfigError
 from lakehouse.silver.route import route
 from lakehouse.transforms.quarantine import REASON_TYPE
 
@@ -185,6 +188,37 @@ def test_rescued_data_quarantined_or_flagged(spark):
     assert rejected.count() == 0
     flagged = valid.filter(F.col("_rescued_data").isNotNull()).select("_source_file").collect()
     assert [r[0] for r in flagged] == ["r"]
+
+
+def test_is_in_past_rejects_timestamps_and_dates_after_now(spark):
+    node = Node({"name": "ts", "type": "timestamp", "is_in_past": True}, ("columns", "0"), Origins("c.yml"))
+    assert parse_column(node).rules == {"is_in_past": True}
+    text = Node({"name": "s", "is_in_past": True}, ("columns", "1"), Origins("c.yml"))
+    wrong_type = r"columns\.1\.is_in_past: rule is_in_past does not apply to a string column"
+    with pytest.raises(ConfigError, match=wrong_type):
+        parse_column(text)
+    past = ColumnSpec("ts", "timestamp", rules={"is_in_past": True})
+    contract = Contract(columns=(past, ColumnSpec("day", "date", rules={"is_in_past": True})))
+    now = dt.datetime.now(dt.timezone.utc)  # the contract reads timestamps as UTC
+    soon, today = (now + dt.timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M:%S"), now.strftime("%Y-%m-%d")
+    rows = [
+        ("past", "2020-01-01 00:00:00", today),
+        ("ts_future", soon, "2020-01-01"),
+        ("day_future", "2020-01-01 00:00:00", "2999-01-01"),
+        ("nulls", None, None),
+    ]
+    valid, rejected = _route(spark, rows, contract, "_source_file string, ts string, day string")
+    assert _ids(valid) == ["nulls", "past"]
+    expected = _reasons(
+        spark,
+        [
+            ("ts_future", [("ts", "is_in_past", soon, "after the current time")]),
+            ("day_future", [("day", "is_in_past", "2999-01-01", "after the current time")]),
+        ],
+    )
+    assert_df_equality(
+        rejected.select("_source_file", "_reasons"), expected, ignore_row_order=True, ignore_nullable=True
+    )
 
 
 def test_docs_list_every_column_rule(repo_root: Path) -> None:

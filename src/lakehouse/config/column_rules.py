@@ -134,3 +134,11 @@ def max_length(value: Column, limit: int) -> Column:
     from pyspark.sql import functions as F  # noqa: N812
 
     return F.length(value.cast("string")) <= limit
+
+
+@column_rule("is_in_past", param=FLAG, types=TEMPORAL, message="after the current time")
+def is_in_past(value: Column, _: bool) -> Column:
+    """``true``: the timestamp or date is not after the current time (no events from the future)."""
+    from pyspark.sql import functions as F  # noqa: N812
+
+    return value <= F.current_timestamp()

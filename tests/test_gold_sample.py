@@ -84,11 +84,22 @@ def _standardized(value: str | None) -> str | None:
     return None if value is None else " ".join(value.split()).lower()
 
 
-def _expected_usage_gold(samples: Path, device: str, day: str) -> list[tuple[Any, ...]]:
-    """Gold usage rows of ``device`` on ``day``, from the landed rows and the gold steps."""
+# Device-days whose gold usage rows are compared value by value: a clean one, and the ones
+# holding the planted null tokens of app, battery_pct, network and cpu_pct.
+DEVICE_DAYS = (
+    ("dev-00007", "2026-11-01"),
+    ("dev-00004", "2026-11-01"),
+    ("dev-00024", "2026-11-01"),
+    ("dev-00027", "2026-11-01"),
+    ("dev-00032", "2026-11-02"),
+)
+
+
+def _expected_usage_gold(samples: Path) -> list[tuple[Any, ...]]:
+    """Gold usage rows of :data:`DEVICE_DAYS`, from the landed rows and the gold steps."""
     out = []
     for row in testing.gold_usage_rows(samples):
-        if row["device_id"] != device or not row["event_ts"].startswith(day):
+        if (row["device_id"], row["event_ts"][:10]) not in DEVICE_DAYS:
             continue
         cpu, battery = _text(row["cpu_pct"]), _text(row["battery_pct"])
         out.append(
@@ -288,12 +299,13 @@ def test_sample_usage_gold_matches_expected(
     spark: SparkSession, sample_run: tuple[PipelineConfig, RunSummary, dict[str, int]], samples: Path
 ) -> None:
     config = sample_run[0]
-    expected = _expected_usage_gold(samples, "dev-00007", "2026-11-01")
-    assert len(expected) > 5  # a device-day with enough rows to mean something
+    expected = _expected_usage_gold(samples)
+    # The planted null tokens are among the rows compared: app, cpu and battery NULL, network filled.
+    assert {None} <= {r[2] for r in expected} & {r[3] for r in expected} & {r[5] for r in expected}
+    assert "unknown" in {r[6] for r in expected} and len(expected) > 40
+    wanted = " or ".join(f"(device_id = '{d}' and to_date(event_ts) = '{day}')" for d, day in DEVICE_DAYS)
     actual = (
-        _gold(spark, config, "usage")
-        .where("device_id = 'dev-00007' and to_date(event_ts) = '2026-11-01'")
-        .selectExpr(*[c.split()[0] for c in COLUMNS.split(", ")])
+        _gold(spark, config, "usage").where(wanted).selectExpr(*[c.split()[0] for c in COLUMNS.split(", ")])
     )
     assert_df_equality(
         actual,

@@ -177,3 +177,22 @@ def test_spark_errors_in_derived_sql_become_publish_errors(spark, config):
     with pytest.raises(PublishError, match="gold broken: AnalysisException") as info:
         publish_derived(spark, spec, config, CTX)
     assert (info.value.result.status, info.value.result.table_version) == ("failed", None)
+
+
+def test_derived_sql_runs_as_a_subquery_only(spark, config, tmp_path):
+    # A spec built in code skips the config check: Spark itself must refuse a statement.
+    from lakehouse.config.gold import DerivedSpec
+    from lakehouse.errors import PublishError
+
+    victim = str(tmp_path / "victim")
+    spark.range(3).write.format("delta").save(victim)
+    for sql in (f"DROP TABLE delta.`{victim}`", f"SELECT 1 AS x; DELETE FROM delta.`{victim}`"):
+        spec = DerivedSpec(name="evil", inputs=(), sql=sql, mode="append")
+        with pytest.raises(PublishError, match="ParseException"):
+            publish_derived(spark, spec, config, CTX)
+    assert spark.read.format("delta").load(victim).count() == 3
+    # A query with a CTE and a trailing comment still works as a subquery.
+    spec = DerivedSpec(
+        name="cte", inputs=(), sql="WITH t AS (SELECT 1 AS x) SELECT x FROM t -- done", mode="append"
+    )
+    assert publish_derived(spark, spec, config, CTX).rows_written == 1

@@ -22,6 +22,8 @@ METADATA_COLUMNS = (SOURCE_FILE, FILE_MODIFIED_AT, INGESTED_AT, RUN_ID, RESCUED_
 
 RUNS_TABLE = "_lakehouse_runs"
 """The run ledger, directly under the storage root."""
+LOCKS_TABLE = "_lakehouse_locks"
+"""The run lock (one lease per pipeline), beside the run ledger."""
 EXPECTATIONS_TABLE = "_expectations"
 """The expectation metrics table, beside the gold tables."""
 CHECKPOINTS = "_checkpoints"

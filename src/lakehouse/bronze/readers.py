@@ -19,6 +19,7 @@ from pyspark.sql import functions as F  # noqa: N812
 from pyspark.sql.types import StringType, StructField, StructType
 
 from lakehouse.bronze.hadoop import HadoopFs
+from lakehouse.config.names import quote
 from lakehouse.constants import FILE_MODIFIED_AT, SOURCE_FILE
 
 if TYPE_CHECKING:
@@ -160,7 +161,7 @@ def read_csv(
         )
         frames.append(
             df.select(
-                *[F.col(f"`{h}`") for h in header],
+                *[F.col(quote(h)) for h in header],
                 *_metadata_cols(),
                 error.alias("_error"),
                 raw.alias("_raw"),
@@ -189,7 +190,7 @@ def read_json(
     raw = F.col(CORRUPT)
     error = F.when(raw.isNotNull(), F.lit("malformed JSON record"))
     return df.select(
-        *[F.col(f"`{n}`") for n in names], *_metadata_cols(), error.alias("_error"), raw.alias("_raw")
+        *[F.col(quote(n)) for n in names], *_metadata_cols(), error.alias("_error"), raw.alias("_raw")
     ), keys
 
 

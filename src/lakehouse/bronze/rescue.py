@@ -5,11 +5,12 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F  # noqa: N812
 
+from lakehouse.config.names import quote
 from lakehouse.constants import FILE_MODIFIED_AT, INGESTED_AT, RESCUED_DATA, RUN_ID, SOURCE_FILE
 
 
 def _q(name: str) -> Column:
-    return F.col(f"`{name}`")
+    return F.col(quote(name))
 
 
 def _undecodable(columns: list[str]) -> Column:

@@ -10,6 +10,7 @@ from pyspark.sql import functions as F  # noqa: N812
 
 from lakehouse.bronze import readers
 from lakehouse.bronze.rescue import to_bronze
+from lakehouse.config.names import quote
 from lakehouse.constants import METADATA_COLUMNS, SOURCE_FILE
 from lakehouse.errors import SchemaDriftError
 from lakehouse.io import delta
@@ -71,7 +72,7 @@ def _file_with(df: DataFrame, column: str, headers: dict[str, tuple[str, ...]]) 
     for path, header in headers.items():
         if column in header:
             return path
-    row = df.where(F.col(f"`{column}`").isNotNull()).select(SOURCE_FILE).first()
+    row = df.where(F.col(quote(column)).isNotNull()).select(SOURCE_FILE).first()
     return str(row[0]) if row else "?"
 
 

@@ -7,12 +7,12 @@ here imports Spark or a layer, so ``lakehouse validate-config`` runs without Spa
 
 from __future__ import annotations
 
+from lakehouse.config.locations import StorageConfig
 from lakehouse.config.model import (
     DatasetConfig,
     PipelineConfig,
     SourceConfig,
     SparkSettings,
-    StorageConfig,
     load_config,
 )
 from lakehouse.config.node import Node

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lakehouse.config.column_rules import COLUMN_RULES
+from lakehouse.config.names import check_name, check_source_name
 from lakehouse.config.node import Node
 from lakehouse.secrets import SecretRef
 
@@ -125,10 +126,11 @@ def parse_column(node: Node) -> ColumnSpec:
     """Parse one ``columns`` entry."""
     node.check_keys(_COLUMN_KEYS | COLUMN_RULES.keys())
     type_name = normalize_type(node.child("type"), node.get_str("type", "string"))
+    source = node.get_str("source", None)
     return ColumnSpec(
-        name=node.get_str("name"),
+        name=check_name(node.child("name"), node.get_str("name"), "column name"),
         type=type_name,
-        source=node.get_str("source", None),
+        source=None if source is None else check_source_name(node.child("source"), source),
         nullable=node.get_bool("nullable", True),
         format=node.get_str("format", None),
         timezone=node.get_str("timezone", None),

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from lakehouse.config.names import check_names, check_table_name
 from lakehouse.config.node import Node
 
 ACTIONS = ("warn", "drop", "fail")
@@ -88,10 +89,13 @@ _AGG_PARAMS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 
 
 def _check_params(node: Node, kind: str, params: dict[str, Any]) -> None:
+    columns_at = node.child("columns")
     if kind == "unique" and "value" in params:
         params["columns"] = params.pop("value")
-    if kind in ("unique", "references") and isinstance(params.get("columns"), str):
-        params["columns"] = [params["columns"]]
+        columns_at = node
+    for key in ("columns", "to_columns"):
+        if isinstance(params.get(key), str):
+            params[key] = [params[key]]
     required, allowed = _AGG_PARAMS[kind]
     if "value" in params and kind != "aggregate":
         raise node.error(f"{kind} takes a mapping", expected="keys " + ", ".join(sorted(allowed)))
@@ -104,11 +108,24 @@ def _check_params(node: Node, kind: str, params: dict[str, Any]) -> None:
         )
     if kind == "references" and not ({"table", "path"} & set(params)):
         raise node.error("references needs a table (gold table name) or a path", expected="table or path")
+    _check_names(node, columns_at, params)
     if kind == "freshness":
         try:
             parse_age(params["max_age"])
         except ValueError as exc:
             raise node.child("max_age").error(str(exc), expected="a duration such as 30m, 2h or 1d") from exc
+
+
+def _check_names(node: Node, columns_at: Node, params: dict[str, Any]) -> None:
+    """Column and table names an aggregate rule refers to must be safe names."""
+    if isinstance(params.get("columns"), list):
+        check_names(columns_at, params["columns"])
+    if isinstance(params.get("to_columns"), list):
+        check_names(node.child("to_columns"), params["to_columns"])
+    if "column" in params:
+        check_names(node.child("column"), [params["column"]])
+    if "table" in params:
+        check_table_name(node.child("table"), params["table"])
 
 
 def names_unique(node: Node, expectations: tuple[Expectation, ...]) -> None:

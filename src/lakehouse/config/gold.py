@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lakehouse.config.expectations import Expectation, names_unique, parse_expectation
+from lakehouse.config.names import check_name, check_names, check_query, check_table_name
 from lakehouse.config.node import Node
 
 PUBLISH_MODES = ("merge", "scd2", "append", "overwrite_partitions")
@@ -89,7 +90,30 @@ def parse_step(node: Node) -> TransformStep:
             f"{kind}: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}",
             expected="keys " + ", ".join(sorted(allowed)),
         )
+    _check_step_names(node.child(kind), kind, params)
     return TransformStep(kind=str(kind), params=params)
+
+
+# The parameters of each step that name columns (a name or a list of names).
+_NAME_PARAMS = {"standardize": "columns", "dedupe": "keys", "replace": "column", "to_utc": "columns"}
+
+
+def _check_step_names(node: Node, kind: str, params: dict[str, Any]) -> None:
+    """Column names in a step must be safe names; SQL expressions (derive values, filter,
+    select, order_by) are the config author's code and are parsed by Spark as expressions."""
+    key = _NAME_PARAMS.get(kind)
+    if key is not None and params.get(key) is not None:
+        value = params[key]
+        check_names(node.child(key), [value] if isinstance(value, str) else value)
+    if kind in ("fill", "derive", "rename"):
+        mapping = params.get("values") if kind == "fill" else params
+        at = node.child("values") if kind == "fill" else node
+        if not isinstance(mapping, dict):
+            raise at.error(f"{kind} takes a mapping of column names", expected="a mapping")
+        for name, value in mapping.items():
+            check_name(at.child(str(name)), name, "column name")
+            if kind == "rename":
+                check_name(at.child(str(name)), value, "column name")
 
 
 # Required / allowed parameters of each transform step (derive and rename take free mappings;
@@ -117,7 +141,7 @@ def _needs_partitions(node: Node, mode: str) -> None:
 def _publish_options(node: Node, default_mode: str) -> tuple[str, tuple[str, ...], tuple[Expectation, ...]]:
     """The options gold tables and derived tables share: mode, keys and expectations."""
     mode = node.get_str("mode", default_mode, choices=PUBLISH_MODES)
-    keys = node.get_str_list("keys", ())
+    keys = check_names(node.child("keys"), node.get_str_list("keys", ()))
     if mode in ("merge", "scd2") and not keys:
         raise node.child("keys").error(
             f"mode {mode} needs keys", found=None, expected="a list of key columns"
@@ -136,20 +160,25 @@ def parse_gold(node: Node, dataset: str) -> GoldSpec:
         )
     )
     mode, keys, expectations = _publish_options(node, "merge")
+    table = check_table_name(node.child("table"), node.get_str("table", dataset), "gold table name")
     scd2_node = node.child("scd2")
     scd2 = None
     if mode == "scd2":
         if not scd2_node.missing:
             scd2_node.check_keys(frozenset({"track", "effective_from"}))
+        track = scd2_node.get_str_list("track", None)
+        effective = scd2_node.get_str("effective_from", None)
         scd2 = Scd2Spec(
-            track=scd2_node.get_str_list("track", None),
-            effective_from=scd2_node.get_str("effective_from", None),
+            track=None if track is None else check_names(scd2_node.child("track"), track),
+            effective_from=None
+            if effective is None
+            else check_name(scd2_node.child("effective_from"), effective),
         )
     return GoldSpec(
-        table=node.get_str("table", dataset),
+        table=table,
         mode=mode,
         keys=keys,
-        partition_by=node.get_str_list("partition_by", ()),
+        partition_by=check_names(node.child("partition_by"), node.get_str_list("partition_by", ())),
         transforms=tuple(parse_step(n) for n in node.child("transforms").elements()),
         expectations=expectations,
         scd2=scd2,
@@ -163,11 +192,11 @@ def parse_derived(node: Node) -> DerivedSpec:
     )
     mode, keys, expectations = _publish_options(node, "overwrite_partitions")
     return DerivedSpec(
-        name=node.get_str("name"),
+        name=check_table_name(node.child("name"), node.get_str("name"), "derived table name"),
         inputs=node.get_str_list("inputs"),
-        sql=node.get_str("sql"),
+        sql=check_query(node.child("sql"), node.get_str("sql")),
         mode=mode,
         keys=keys,
-        partition_by=node.get_str_list("partition_by", ()),
+        partition_by=check_names(node.child("partition_by"), node.get_str_list("partition_by", ())),
         expectations=expectations,
     )

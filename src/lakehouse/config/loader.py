@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from lakehouse.config.bounded_yaml import load_bounded
 from lakehouse.config.node import Origins
 from lakehouse.errors import ConfigError
 
@@ -47,12 +48,16 @@ def _interpolate(value: Any, file: str, path: tuple[str, ...], env: dict[str, st
 
 
 def read_yaml(path: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Read one YAML mapping with ``${VAR}`` interpolation; errors name the file."""
+    """Read one YAML mapping with ``${VAR}`` interpolation; errors name the file.
+
+    The document is parsed with bounded work (:mod:`lakehouse.config.bounded_yaml`): an alias
+    bomb or absurd nesting is refused before anything walks the values.
+    """
     file = str(path)
     if not path.is_file():
         raise ConfigError("file not found", file=file)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_bounded(path.read_text(encoding="utf-8"), file)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,47 +11,23 @@ from typing import Any
 from lakehouse.config.contract import Contract, parse_contract
 from lakehouse.config.gold import DerivedSpec, GoldSpec, parse_derived, parse_gold
 from lakehouse.config.loader import assemble, deep_merge
+from lakehouse.config.locations import (
+    Location,
+    StorageConfig,
+    absolute,
+    check_distinct,
+    checkpoints,
+    gold_tables,
+    join_path,
+    side_tables,
+)
+from lakehouse.config.names import check_external, check_name, check_relative
 from lakehouse.config.node import Node, Origins
-from lakehouse.constants import BRONZE, CHECKPOINTS, GOLD, QUARANTINE_SUFFIX, RUNS_TABLE, SILVER
+from lakehouse.constants import BRONZE, GOLD, QUARANTINE_SUFFIX, SILVER
 from lakehouse.errors import ConfigError
 
 FORMATS = ("csv", "json", "orc", "parquet")
 EVOLUTION_MODES = ("addNewColumns", "rescue", "failOnNewColumns", "none")
-
-
-def join_path(root: str, relative: str) -> str:
-    """Join a storage root and a relative path; absolute paths and URIs are kept as given."""
-    if "://" in relative or relative.startswith("/") or relative.startswith("file:"):
-        return relative
-    while relative.startswith("./"):
-        relative = relative[2:]
-    if relative in ("", "."):
-        return root
-    return root.rstrip("/") + "/" + relative
-
-
-def _absolute(path: str) -> str:
-    if "://" in path or path.startswith("file:"):
-        return path
-    return os.path.abspath(path)
-
-
-@dataclass(frozen=True)
-class StorageConfig:
-    """Where tables live: ``<root>/bronze/<dataset>`` and so on (see the README)."""
-
-    root: str
-    landing: str
-
-    def table(self, layer: str, name: str) -> str:
-        return join_path(self.root, f"{layer}/{name}")
-
-    def checkpoint(self, layer: str, name: str) -> str:
-        return join_path(self.root, f"{CHECKPOINTS}/{layer}/{name}")
-
-    @property
-    def runs(self) -> str:
-        return join_path(self.root, RUNS_TABLE)
 
 
 @dataclass(frozen=True)
@@ -140,9 +117,10 @@ _SOURCE_KEYS = frozenset(
 
 def parse_source(node: Node, landing: str, dataset: str) -> SourceConfig:
     node.check_keys(_SOURCE_KEYS)
+    path = check_relative(node.child("path"), node.get_str("path", dataset), reads_only=True)
     return SourceConfig(
         format=node.get_str("format", choices=FORMATS),
-        path=join_path(landing, node.get_str("path", dataset)),
+        path=join_path(landing, path),
         options=node.get_scalar_map("options", {}),
         schema=node.get_str("schema", "contract", choices=("contract", "infer")),
         schema_evolution=node.get_str("schema_evolution", "addNewColumns", choices=EVOLUTION_MODES),
@@ -180,32 +158,75 @@ def parse_dataset(name: str, node: Node, storage: StorageConfig) -> DatasetConfi
     paths = node.child("paths")
     if not paths.missing:
         paths.check_keys(frozenset({"bronze", "silver", "quarantine"}))
+
+    def table_path(key: str, default: str) -> str:
+        relative = check_relative(paths.child(key), paths.get_str(key, default), storage.external_paths)
+        return join_path(storage.root, relative)
+
     return DatasetConfig(
         name=name,
         source=source,
         contract=contract,
         gold=gold,
-        bronze_path=join_path(storage.root, paths.get_str(BRONZE, f"{BRONZE}/{name}")),
-        silver_path=join_path(storage.root, paths.get_str(SILVER, f"{SILVER}/{name}")),
-        quarantine_path=join_path(
-            storage.root, paths.get_str("quarantine", f"{SILVER}/{name}{QUARANTINE_SUFFIX}")
-        ),
+        bronze_path=table_path(BRONZE, f"{BRONZE}/{name}"),
+        silver_path=table_path(SILVER, f"{SILVER}/{name}"),
+        quarantine_path=table_path("quarantine", f"{SILVER}/{name}{QUARANTINE_SUFFIX}"),
     )
 
 
+def dataset_locations(dataset: DatasetConfig, node: Node, storage: StorageConfig) -> list[Location]:
+    """Where a dataset writes (and the landing folder it reads), with the keys that set them."""
+    paths = node.child("paths")
+    at = {key: paths.child(key) if paths.has(key) else node for key in (BRONZE, SILVER, "quarantine")}
+    name = repr(dataset.name)
+    found = [
+        Location(f"dataset {name}'s landing folder", dataset.source.path, node.child("source"), reads=True),
+        Location(f"dataset {name}'s bronze table", dataset.bronze_path, at[BRONZE]),
+        Location(f"dataset {name}'s silver table", dataset.silver_path, at[SILVER]),
+        Location(f"dataset {name}'s quarantine table", dataset.quarantine_path, at["quarantine"]),
+        *checkpoints(storage, dataset.name, node),
+    ]
+    if dataset.gold is not None:
+        table = node.child("gold").child("table")
+        found += gold_tables(f"dataset {name}'s gold table", storage.table(GOLD, dataset.gold.table), table)
+    return found
+
+
 _TOP_KEYS = frozenset({"pipeline", "description", "storage", "spark", "datasets", "derived"})
+_PIPELINE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+def parse_storage(store: Node) -> StorageConfig:
+    """The ``storage`` section: root, landing folder and the allowed external locations."""
+    if not store.missing:
+        store.check_keys(frozenset({"root", "landing", "external_paths"}))
+    root = absolute(store.get_str("root", "./_lakehouse"))
+    landing = store.get_str("landing", None)
+    external = tuple(check_external(n, str(n.value)) for n in store.child("external_paths").elements())
+    return StorageConfig(
+        root=root,
+        landing=absolute(landing) if landing else join_path(root, "landing"),
+        external_paths=external,
+    )
+
+
+def pipeline_name(top: Node) -> str:
+    """The pipeline's name: letters, digits, ``_``, ``-`` and ``.`` (it names the run lock)."""
+    name: str = top.get_str("pipeline")
+    if not _PIPELINE_NAME.match(name):
+        raise top.child("pipeline").error(
+            f"pipeline name {name!r} is not a safe name",
+            expected="letters, digits, _, - and ., not starting with - or ., at most 128 characters",
+        )
+    return name
 
 
 def build_pipeline(tree: dict[str, object], origins: Origins, env: str | None, file: str) -> PipelineConfig:
     """Turn an assembled tree into a :class:`PipelineConfig`."""
     top = Node(tree, (), origins)
     top.check_keys(_TOP_KEYS)
-    store = top.child("storage")
-    if not store.missing:
-        store.check_keys(frozenset({"root", "landing"}))
-    root = _absolute(store.get_str("root", "./_lakehouse"))
-    landing = store.get_str("landing", None)
-    storage = StorageConfig(root=root, landing=_absolute(landing) if landing else join_path(root, "landing"))
+    name = pipeline_name(top)
+    storage = parse_storage(top.child("storage"))
     spark_node = top.child("spark")
     if not spark_node.missing:
         spark_node.check_keys(frozenset({"master", "app_name", "conf"}))
@@ -217,26 +238,37 @@ def build_pipeline(tree: dict[str, object], origins: Origins, env: str | None, f
     datasets_node = top.child("datasets")
     if datasets_node.missing:
         raise datasets_node.error("is required", found=None, expected="a mapping of datasets")
-    datasets = {name: parse_dataset(name, node, storage) for name, node in datasets_node.items()}
+    datasets: dict[str, DatasetConfig] = {}
+    locations = side_tables(storage, top)
+    for key, node in datasets_node.items():
+        dataset = parse_dataset(check_name(node, key, "dataset name"), node, storage)
+        datasets[key] = dataset
+        locations += dataset_locations(dataset, node, storage)
     if not datasets:
         raise datasets_node.error("is empty", found={}, expected="at least one dataset")
-    derived = tuple(parse_derived(n) for n in top.child("derived").elements())
-    for spec in derived:
+    derived = []
+    for node in top.child("derived").elements():
+        spec = parse_derived(node)
         for dep in spec.inputs:
             if dep not in datasets:
-                raise top.child("derived").error(
+                raise node.child("inputs").error(
                     f"derived table {spec.name!r} reads unknown dataset {dep!r}",
                     found=dep,
                     expected="one of " + ", ".join(datasets),
                 )
+        derived.append(spec)
+        locations += gold_tables(
+            f"derived table {spec.name!r}", storage.table(GOLD, spec.name), node.child("name")
+        )
+    check_distinct(locations)
     return PipelineConfig(
-        name=top.get_str("pipeline"),
+        name=name,
         env=env,
         file=file,
         storage=storage,
         spark=spark,
         datasets=datasets,
-        derived=derived,
+        derived=tuple(derived),
     )
 
 

@@ -127,7 +127,9 @@ def publish_derived(
         metadata = json.dumps(
             {_METADATA_KEY: {"inputs": versions, "spec": fingerprint, "run_id": ctx.run_id}}, sort_keys=True
         )
-        add_outcome(result, publish_batch(spark, spark.sql(spec.sql), gold, target, ctx, metadata=metadata))
+        # Read as a subquery: Spark itself refuses anything but one query (no DROP, no INSERT).
+        query = spark.sql(f"SELECT * FROM (\n{spec.sql}\n) AS _lakehouse_derived")
+        add_outcome(result, publish_batch(spark, query, gold, target, ctx, metadata=metadata))
     except Exception as exc:
         error = as_lakehouse_error(exc, spec.name)
         raise error.with_result(failed(spark, result, target.path, error)) from error.__cause__

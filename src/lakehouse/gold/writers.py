@@ -11,6 +11,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812
 
+from lakehouse.config.names import quote
 from lakehouse.errors import PublishError
 from lakehouse.io import delta
 from lakehouse.quality.rules import row_key
@@ -60,9 +61,9 @@ def merge_scd1(
     if not delta.table_exists(spark, path):
         create_table(df, path, partition_by)
         return True
-    on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+    on = " AND ".join(f"t.{quote(k)} <=> s.{quote(k)}" for k in keys)
     values = [c for c in df.columns if c not in keys]
-    changed = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in values) or "false"
+    changed = " OR ".join(f"NOT (t.{quote(c)} <=> s.{quote(c)})" for c in values) or "false"
     (
         DeltaTable.forPath(spark, path)
         .alias("t")
@@ -105,13 +106,15 @@ def merge_scd2(
             .withColumn(_ACTION, F.lit("close"))
         )
         source = changes.withColumn(_ACTION, F.lit("insert")).unionByName(closes, allowMissingColumns=True)
-        on = " AND ".join([f"s.{_ACTION} = 'close'", "t.is_current", *[f"t.`{k}` <=> s.`{k}`" for k in keys]])
+        on = " AND ".join(
+            [f"s.{_ACTION} = 'close'", "t.is_current", *[f"t.{quote(k)} <=> s.{quote(k)}" for k in keys]]
+        )
         (
             target.alias("t")
             .merge(source.alias("s"), on)
             .whenMatchedUpdate(set={"valid_to": f"s.{_CLOSE_AT}", "is_current": "false"})
             .whenNotMatchedInsert(
-                condition=f"s.{_ACTION} = 'insert'", values={c: f"s.`{c}`" for c in changes.columns}
+                condition=f"s.{_ACTION} = 'insert'", values={c: f"s.{quote(c)}" for c in changes.columns}
             )
             .execute()
         )

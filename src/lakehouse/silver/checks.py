@@ -21,8 +21,9 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F  # noqa: N812
 
 from lakehouse.config.column_rules import COLUMN_RULES
+from lakehouse.config.names import quote
 from lakehouse.constants import INGESTED_AT, RESCUED_DATA, SOURCE_FILE
-from lakehouse.transforms.conform import RAW, cast_failed, quote
+from lakehouse.transforms.conform import RAW, cast_failed
 from lakehouse.transforms.quarantine import REASON_TYPE, REASONS, reason
 
 if TYPE_CHECKING:

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F  # noqa: N812
 
+from lakehouse.config.names import quote
 from lakehouse.constants import RESCUED_DATA
-from lakehouse.transforms.conform import RAW, quote
+from lakehouse.transforms.conform import RAW
 
 if TYPE_CHECKING:
     from lakehouse.config.contract import ColumnSpec, Contract

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F  # noqa: N812
 
+from lakehouse.config.names import quote
 from lakehouse.constants import INGESTED_AT, METADATA_COLUMNS, RESCUED_DATA, SOURCE_FILE
 
 if TYPE_CHECKING:
@@ -31,11 +32,6 @@ RAW = "_raw_values"
 CLEAN = "_clean"
 _INTEGRAL = ("tinyint", "smallint", "int", "bigint")
 _INTEGER_TEXT = r"^[+-]?[0-9]+$"
-
-
-def quote(name: str) -> str:
-    """Backtick-quote a column name for SQL expressions."""
-    return "`" + name.replace("`", "``") + "`"
 
 
 def data_columns(columns: list[str]) -> list[str]:

@@ -33,6 +33,12 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--merge-rows", type=int, help="gold table rows of scenario f")
     parser.add_argument("--change-layout", choices=("spread", "clustered"), help="scenario f's changed keys")
     parser.add_argument("--driver-memory", help="spark.driver.memory of every session (default 2g)")
+    parser.add_argument(
+        "--shared-session",
+        action=argparse.BooleanOptionalAction,
+        help="run every job in one warm session in this process (default with --quick and --smoke) "
+        "instead of a fresh process per job (the default otherwise)",
+    )
     parser.add_argument("--results", type=Path, help="JSON-lines file to append to")
     parser.add_argument("--keep", action="store_true", help="keep the run folders (lakes) afterwards")
     return parser
@@ -57,6 +63,7 @@ def plan_from(args: argparse.Namespace) -> Plan:
         merge_rows=args.merge_rows,
         change_layout=args.change_layout,
         driver_memory=args.driver_memory,
+        shared_session=args.shared_session,
     )
 
 
@@ -73,8 +80,12 @@ def run(argv: list[str]) -> int:
     runner.results = args.results or RESULTS / f"{runner.invocation}-{plan.mode}.jsonl"
     runner.workdir = data_root() / "runs" / runner.invocation
     try:
+        if plan.shared_session:
+            runner.spark = suite.shared_session(runner, plan)
         suite.run(runner, plan)
     finally:
+        if runner.spark is not None:
+            runner.spark.stop()
         if not args.keep:
             shutil.rmtree(runner.workdir, ignore_errors=True)
     print(report.markdown(report.load([runner.results])), file=sys.stderr)

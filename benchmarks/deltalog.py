@@ -59,7 +59,7 @@ def live_files(table: Path) -> int:
     """Number of data files in the table's current version (replays the log, no checkpoint use)."""
     files: set[str] = set()
     latest = version(table)
-    for v in range(0, (latest or -1) + 1):
+    for v in range(0 if latest is None else latest + 1):
         path = table / "_delta_log" / f"{v:020d}.json"
         if not path.is_file():  # cleaned-up log: counting would be wrong
             raise FileNotFoundError(f"{path} is gone; cannot replay the log")

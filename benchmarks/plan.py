@@ -37,6 +37,9 @@ class Plan:
     session_repeat: int = 3
     scenarios: list[str] = field(default_factory=lambda: list(SCENARIOS))
     driver_memory: str = "2g"
+    # One warm session in this process for every job but session start (after an untimed
+    # warm-up run), instead of a fresh process per job: fast, but no cold-JVM costs measured.
+    shared_session: bool = False
 
     def spark_conf(self) -> dict[str, str]:
         """Extra settings of every measured session (library and baselines alike)."""
@@ -55,6 +58,7 @@ QUICK = Plan(
     rules_rows=20_000,
     merge_rows=20_000,
     session_repeat=1,
+    shared_session=True,
 )
 SMOKE = Plan(
     mode="smoke",
@@ -66,6 +70,7 @@ SMOKE = Plan(
     merge_rows=200,
     session_repeat=1,
     scenarios=["a"],
+    shared_session=True,
 )
 PLANS = {"full": FULL, "quick": QUICK, "smoke": SMOKE}
 

@@ -6,6 +6,7 @@ library and the baselines; the job's own timings come from ``benchmarks.job``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -44,9 +45,11 @@ def versions() -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             return None
 
+    import lakehouse
+
     java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()
     return {
-        "lakehouse": dist("lakehouse"),
+        "lakehouse": lakehouse.__version__,
         "git": _git_commit(),
         "pyspark": dist("pyspark"),
         "delta_spark": dist("delta-spark"),
@@ -82,7 +85,7 @@ class Runner:
     mode: str
     spark_conf: dict[str, str]
     echo: bool = True
-    spark: Any = None  # run jobs in this process on this session instead (the smoke test)
+    spark: Any = None  # a shared session: jobs run in this process (--quick, the smoke test)
     invocation: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ"))
     _context: dict[str, Any] = field(default_factory=dict)
     _count: int = 0
@@ -111,8 +114,13 @@ class Runner:
         *,
         session: str = "lakehouse",
         env: dict[str, str] | None = None,
+        fresh: bool = False,
     ) -> dict[str, Any]:
-        """Run ``job`` in a new Python process with its own Spark session; return its report."""
+        """Run ``job`` in a new Python process with its own Spark session; return its report.
+
+        With a shared session (``self.spark``) the job runs in this process on it instead,
+        unless ``fresh`` (the session-start scenario always needs a new process).
+        """
         self._count += 1
         folder = self.workdir / "jobs" / f"{self._count:03d}-{job}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -124,11 +132,12 @@ class Runner:
             "spark_conf": self.spark_conf,
         }
         (folder / "request.json").write_text(json.dumps(request, indent=1))
-        if self.spark is not None:
+        if self.spark is not None and not fresh:
             from benchmarks.job import run_in_process
 
             os.environ.setdefault("LAKEHOUSE_PII_SALT", "benchmark-salt")
-            return _checked(job, run_in_process(self.spark, request))
+            with (folder / "log.txt").open("w") as log, contextlib.redirect_stderr(log):
+                return _checked(job, run_in_process(self.spark, request))
         with (folder / "log.txt").open("w") as log:
             code = subprocess.run(
                 [
@@ -161,27 +170,30 @@ class Runner:
         parameters: dict[str, Any],
         tables: dict[str, Path] | None = None,
         rows_from: tuple[str, ...] = (),
-        rows_metric: str | None = None,
+        rows: int | None = None,
         repeat: int = 0,
         commit_detail: tuple[str, ...] = (),
         session: str = "lakehouse",
         env: dict[str, str] | None = None,
+        fresh: bool = False,
     ) -> dict[str, Any]:
-        """Run a job, count rows from the Delta commits it made, append and print the record."""
+        """Run a job, count rows from the Delta commits it made, append and print the record.
+
+        The record's ``rows``: as given, else the rows the job added to the ``rows_from``
+        tables, else the job's own count.
+        """
         tables = tables or {}
         before = {label: deltalog.version(path) for label, path in tables.items()}
         load_start = os.getloadavg()
         started = datetime.now(timezone.utc).isoformat(timespec="seconds")
         wall = time.perf_counter()
-        report = self.launch(job, params, session=session, env=env)
+        report = self.launch(job, params, session=session, env=env, fresh=fresh)
         wall = time.perf_counter() - wall
         commits = {label: deltalog.commits(path, before[label]) for label, path in tables.items()}
         counts = {label: deltalog.rows_written(path, before[label]) for label, path in tables.items()}
-        if rows_metric:
-            rows = sum(deltalog.metric(c, rows_metric) for label in rows_from for c in commits[label])
-        elif rows_from:
+        if rows is None and rows_from:
             rows = sum(counts[label] for label in rows_from)
-        else:
+        elif rows is None:
             rows = int((report.get("outcome") or {}).get("rows", 0))
         seconds = float(report["seconds"])
         peak = report.get("peak_rss_mb") or {}
@@ -210,6 +222,7 @@ class Runner:
             "started_at": started,
             "invocation": self.invocation,
             "mode": self.mode,
+            "shared_session": self.spark is not None and not fresh,
             **self._context,
         }
         self.append(record)

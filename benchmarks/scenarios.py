@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from benchmarks import jobs, rules
+from benchmarks import deltalog, jobs, rules
 from benchmarks.generate import Spec, generate, load_manifest
 from benchmarks.jobs import HAND, LIBRARY, PLAIN, rotate
 from benchmarks.plan import Plan
@@ -51,6 +51,7 @@ def session_start(runner: Runner, plan: Plan) -> None:
                 repeat=rep,
                 session="plain" if name == "pyspark" else "lakehouse",
                 env=env,
+                fresh=True,
             )
 
 
@@ -115,7 +116,7 @@ def rule_counts(runner: Runner, plan: Plan, source: Workspace | None) -> None:
         prepare = jobs.library(source, datasets=["usage"], layers=["bronze"])
         runner.launch(prepare.job, prepare.params)
     bronze = source.table("bronze", "usage")
-    parameters = _data_parameters(load_manifest(data))
+    parameters = {**_data_parameters(load_manifest(data)), "bronze_rows": deltalog.rows_written(bronze, None)}
     columns, types = rules.hand_columns()
     salt = os.environ.get("LAKEHOUSE_PII_SALT", "benchmark-salt")
     for rep in range(plan.repeat):

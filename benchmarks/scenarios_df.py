@@ -125,8 +125,7 @@ def merges(runner: Runner, plan: Plan, lakes: tuple[Workspace, Workspace] | None
             variant=name,
             parameters=parameters,
             tables={"gold": path},
-            rows_from=("gold",),
-            rows_metric="numSourceRows",
+            rows=base["changed_keys"],
             commit_detail=("gold",),
         )
     remove((lib, hand, scd2))

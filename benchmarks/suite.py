@@ -2,10 +2,32 @@
 
 from __future__ import annotations
 
-from benchmarks import scenarios, scenarios_df
+from typing import Any
+
+from benchmarks import jobs, scenarios, scenarios_df
+from benchmarks.generate import Spec, generate
 from benchmarks.plan import Plan
-from benchmarks.runner import Runner
+from benchmarks.runner import PIPELINE, Runner
 from benchmarks.workspace import Workspace
+
+
+def shared_session(runner: Runner, plan: Plan) -> Any:
+    """The session of a ``shared_session`` plan, warmed up by an untimed tiny run of each job."""
+    import os
+
+    from benchmarks.job import build_session
+
+    os.environ.setdefault("LAKEHOUSE_PII_SALT", "benchmark-salt")
+    spark = build_session({"pipeline": str(PIPELINE), "spark_conf": plan.spark_conf()})
+    runner.spark = spark
+    data = generate(Spec(rows=200, files=2, seed=plan.seed, dirty=plan.dirty))
+    warm = {v: Workspace(runner.workdir / "warm-up" / v, data) for v in (jobs.LIBRARY, jobs.HAND, jobs.PLAIN)}
+    for name, ws in warm.items():
+        ws.land_base()
+        launch = jobs.variant(name, ws)
+        runner.launch(launch.job, launch.params)
+        ws.remove()
+    return spark
 
 
 def run(runner: Runner, plan: Plan) -> None:

@@ -160,3 +160,18 @@ def test_smoke_run_records_count_the_generated_rows(spark: object, tmp_path: Pat
         assert counts["silver/usage_quarantine"] == p["expected_quarantined"]
         assert counts["gold/daily_device_usage"] > 0
     assert set(lib["steps"]) >= {"usage/bronze", "usage/silver", "usage/gold", "outside layers"}
+
+
+def test_delta_log_counts_match_spark(spark, tmp_path: Path) -> None:
+    from benchmarks import deltalog
+
+    path = tmp_path / "t"
+    spark.range(10).repartition(2).write.format("delta").save(str(path))
+    assert deltalog.version(path) == 0 and deltalog.live_files(path) == 2
+    spark.range(5).write.format("delta").mode("append").save(str(path))
+    spark.range(3).coalesce(1).write.format("delta").mode("overwrite").save(str(path))
+    table = spark.read.format("delta").load(str(path))
+    assert deltalog.live_files(path) == len(table.inputFiles()) == 1
+    assert deltalog.rows_written(path, None) == 10 + 5 + 3
+    assert deltalog.rows_written(path, 0) == 5 + 3
+    assert [c["operation"] for c in deltalog.commits(path, 0)] == ["WRITE", "WRITE"]

@@ -43,6 +43,7 @@ DROPPED = ("negative_mem",)
 KEPT = ("battery_null_token",)
 DEFECTS = QUARANTINED + DROPPED + KEPT
 CHANGE_LAYOUTS = ("spread", "clustered")
+CONFIG_FIELDS = ("os_version", "model", "power_saving", "brightness_pct", "apps_installed")
 
 
 @dataclass(frozen=True)
@@ -175,16 +176,16 @@ def _write_file(args: tuple[Spec, int, str]) -> dict:
 def _device_config(spec: Spec, out: Path) -> dict:
     """One JSON-lines snapshot file per day; about 2% of devices upgrade their os each day."""
     rng = random.Random(f"{spec.seed}-device_config")
-    state = {
-        d: {
-            "os_version": rng.choice(OS_VERSIONS),
-            "model": rng.choice(MODELS),
-            "power_saving": rng.choice(POWER_TOKENS),
-            "brightness_pct": rng.randrange(10, 101),
-            "apps_installed": sorted(rng.sample(APPS, rng.randrange(2, 6))),
-        }
-        for d in range(1, spec.devices + 1)
-    }
+    state = {}
+    for device in range(1, spec.devices + 1):
+        values = (  # drawn in field order, so the data of a seed never changes
+            rng.choice(OS_VERSIONS),
+            rng.choice(MODELS),
+            rng.choice(POWER_TOKENS),
+            rng.randrange(10, 101),
+            sorted(rng.sample(APPS, rng.randrange(2, 6))),
+        )
+        state[device] = dict(zip(CONFIG_FIELDS, values, strict=True))
     rows = upgrades = 0
     for day_number in range(SPAN_DAYS):
         day = (ORIGIN + timedelta(days=day_number)).strftime("%Y-%m-%d")

@@ -24,28 +24,11 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F  # noqa: N812
 
 from benchmarks import handwritten_gold as gold
+from benchmarks.generate import CONFIG_FIELDS, HEADER
 
 NULL_TOKENS = ["", "NA", "N/A", "null", "NULL"]
-USAGE = [
-    "device_id",
-    "event_ts",
-    "app",
-    "cpu_pct",
-    "mem_mb",
-    "battery_pct",
-    "network",
-    "owner_email",
-    "firmware",
-]
-CONFIG = [
-    "device_id",
-    "snapshot_ts",
-    "os_version",
-    "model",
-    "power_saving",
-    "brightness_pct",
-    "apps_installed",
-]
+USAGE = HEADER.split(",")
+CONFIG = ["device_id", "snapshot_ts", *CONFIG_FIELDS]
 SOURCES = {"usage": ("csv", USAGE, "*/*.csv.gz"), "device_config": ("json", CONFIG, "*/*.json")}
 TS = "yyyy-MM-dd HH:mm:ss"
 

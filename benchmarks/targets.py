@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from benchmarks.report import Records, _keys, _med, merged_metrics
 
 
@@ -49,42 +51,55 @@ def _increment(groups: Records) -> list[str]:
     for key in _keys(groups, "c"):
         inc, first = _med(groups, "c", key, "library"), _med(groups, "a", key, "library")
         if inc and first:
-            hand_inc, hand_first = (
-                _med(groups, "c", key, "handwritten"),
-                _med(groups, "a", key, "handwritten"),
-            )
-            hand = f"; hand-written: {hand_inc / hand_first:.2f}" if hand_inc and hand_first else ""
+            hand = _hand(_med(groups, "a", key, "handwritten"), _med(groups, "c", key, "handwritten"))
             out.append(
                 f"- (c) {key:,} rows: 1 new file costs {inc / first:.2f} times the first run "
-                f"(target ≤ 0.25{hand}): "
-                f"{_verdict(inc / first <= 0.25)}"
+                f"(target ≤ 0.25{hand}): {_verdict(inc / first <= 0.25)}"
             )
     return out
 
 
-def _history(groups: Records) -> list[str]:
-    keys = _keys(groups, "d")
+def _ends(groups: Records, scenario: str) -> tuple[Any, Any, float, float, float | None, float | None] | None:
+    """The smallest and largest key of a scenario with the library's and the baseline's medians."""
+    keys = _keys(groups, scenario)
     if len(keys) < 2:
-        return []
+        return None
     low, high = keys[0], keys[-1]
-    a, b = _med(groups, "d", low, "library"), _med(groups, "d", high, "library")
+    a, b = _med(groups, scenario, low, "library"), _med(groups, scenario, high, "library")
     if not a or not b:
+        return None
+    return (
+        low,
+        high,
+        a,
+        b,
+        _med(groups, scenario, low, "handwritten"),
+        _med(groups, scenario, high, "handwritten"),
+    )
+
+
+def _hand(a: float | None, b: float | None) -> str:
+    return f"; hand-written: {b / a:.2f}" if a and b else ""
+
+
+def _history(groups: Records) -> list[str]:
+    ends = _ends(groups, "d")
+    if ends is None:
         return []
-    note = "" if (low, high) == (100, 20_000) else f" (measured K = {low:,} and {high:,}, not 100 and 20,000)"
-    return [f"- (d) K = {high:,} / K = {low:,} = {b / a:.2f} (target ≤ 1.5){note}: {_verdict(b / a <= 1.5)}"]
+    low, high, a, b, ha, hb = ends
+    note = "" if (low, high) == (100, 20_000) else f", measured K = {low:,} and {high:,}, not 100 and 20,000"
+    ratio = f"{b / a:.2f} (target ≤ 1.5{_hand(ha, hb)}{note})"
+    return [f"- (d) K = {high:,} / K = {low:,} = {ratio}: {_verdict(b / a <= 1.5)}"]
 
 
 def _rules(groups: Records) -> list[str]:
-    keys = _keys(groups, "e")
-    if len(keys) < 2:
+    ends = _ends(groups, "e")
+    if ends is None:
         return []
-    low, high = keys[0], keys[-1]
-    a, b = _med(groups, "e", low, "library"), _med(groups, "e", high, "library")
-    ha, hb = _med(groups, "e", low, "handwritten"), _med(groups, "e", high, "handwritten")
-    if not a or not b:
-        return []
-    hand = f"; hand-written: {hb / ha:.2f}" if ha and hb else ""
-    return [f"- (e) {high} rules / {low} rule = {b / a:.2f} (target ≤ 2{hand}): {_verdict(b / a <= 2)}"]
+    low, high, a, b, ha, hb = ends
+    return [
+        f"- (e) {high} rules / {low} rule = {b / a:.2f} (target ≤ 2{_hand(ha, hb)}): {_verdict(b / a <= 2)}"
+    ]
 
 
 def _merge(groups: Records) -> list[str]:

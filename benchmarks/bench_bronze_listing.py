@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from pyspark.sql import SparkSession
+
 from lakehouse.bronze.checkpoint import Checkpoint
 from lakehouse.bronze.hadoop import HadoopFs
 from lakehouse.bronze.listing import diff_files, list_landing
@@ -46,7 +48,7 @@ def _land(folder: Path, prefix: str, count: int) -> None:
         (day / f"{prefix}-{i:06d}.csv").write_text(f"id,value\n{prefix}-{i},1\n{prefix}-{i},2\n")
 
 
-def _seed(spark, config: PipelineConfig, root: Path, existing: int) -> None:
+def _seed(spark: SparkSession, config: PipelineConfig, root: Path, existing: int) -> None:
     landing = root / "landing" / "ds"
     _land(landing, "seed", 1)
     ingest(spark, config.dataset("ds"), config, RunContext("seed", "bench"))  # creates table + batch 0
@@ -58,7 +60,7 @@ def _seed(spark, config: PipelineConfig, root: Path, existing: int) -> None:
     fs.write_text(f"{location}/ledger/000000000001.json", json.dumps({"files": files}))
 
 
-def _planning(spark, config: PipelineConfig) -> float:
+def _planning(spark: SparkSession, config: PipelineConfig) -> float:
     """Seconds for the part that sees the whole history: list, load the ledger, diff."""
     source, location = config.dataset("ds").source, config.storage.checkpoint("bronze", "ds")
     start = time.perf_counter()
@@ -68,7 +70,7 @@ def _planning(spark, config: PipelineConfig) -> float:
     return time.perf_counter() - start
 
 
-def bench(spark, existing: int, new: int, repeat: int) -> tuple[list[float], float]:
+def bench(spark: SparkSession, existing: int, new: int, repeat: int) -> tuple[list[float], float]:
     """Seconds per run adding ``new`` files on top of ``existing`` ingested ones."""
     root = Path(tempfile.mkdtemp(prefix=f"bench-bronze-{existing}-"))
     try:

@@ -27,6 +27,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 GENERATOR_VERSION = 1
 HEADER = "device_id,event_ts,app,cpu_pct,mem_mb,battery_pct,network,owner_email,firmware"
@@ -176,7 +177,7 @@ def _write_file(args: tuple[Spec, int, str]) -> dict:
 def _device_config(spec: Spec, out: Path) -> dict:
     """One JSON-lines snapshot file per day; about 2% of devices upgrade their os each day."""
     rng = random.Random(f"{spec.seed}-device_config")
-    state = {}
+    state: dict[int, dict[str, Any]] = {}
     for device in range(1, spec.devices + 1):
         values = (  # drawn in field order, so the data of a seed never changes
             rng.choice(OS_VERSIONS),
@@ -190,13 +191,13 @@ def _device_config(spec: Spec, out: Path) -> dict:
     for day_number in range(SPAN_DAYS):
         day = (ORIGIN + timedelta(days=day_number)).strftime("%Y-%m-%d")
         lines = []
-        for device, values in state.items():
+        for device, config in state.items():
             if day_number and rng.random() < 0.02:
-                values["os_version"] = f"{float(values['os_version']) + 0.1:.1f}"
+                config["os_version"] = f"{float(config['os_version']) + 0.1:.1f}"
                 upgrades += 1
             minute = device % 1440
             ts = f"{day} {minute // 60:02d}:{minute % 60:02d}:00"
-            lines.append(json.dumps({"device_id": f"dev-{device:05d}", "snapshot_ts": ts, **values}))
+            lines.append(json.dumps({"device_id": f"dev-{device:05d}", "snapshot_ts": ts, **config}))
         target = out / "device_config" / day / f"config-{day}.json"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text("\n".join(lines) + "\n")

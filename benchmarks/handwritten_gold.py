@@ -95,6 +95,7 @@ def _usage_batch(spark: SparkSession, root: str, spec: dict[str, Any], touched: 
             F.sum(F.when(F.col("cpu_pct").isNull(), 1).otherwise(0)).alias("cpu_null"),
             F.sum(F.when(F.col("battery_pct").isNull(), 1).otherwise(0)).alias("battery_null"),
         ).first()
+        assert stats is not None  # an aggregate without grouping returns one row
         if stats["rows"] < 1 or stats["cpu_pegged"] > 0.25 * stats["rows"]:
             raise ValueError(f"usage gold expectations failed: {stats.asDict()}")
         keep = F.coalesce(F.col("mem_mb") > 0, F.lit(False))

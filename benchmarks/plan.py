@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 SCENARIOS = ("session", "a", "b", "c", "d", "e", "f")
 TITLES = {
@@ -78,4 +79,5 @@ PLANS = {"full": FULL, "quick": QUICK, "smoke": SMOKE}
 def plan_for(mode: str, **changes: object) -> Plan:
     """The named plan with command-line changes applied (None means keep the default)."""
     base = PLANS[mode]
-    return dataclasses.replace(base, **{k: v for k, v in changes.items() if v is not None})
+    kept: dict[str, Any] = {k: v for k, v in changes.items() if v is not None}
+    return dataclasses.replace(base, **kept)

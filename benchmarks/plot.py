@@ -44,6 +44,7 @@ def plot(groups: Records, target: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
 
     both = ("library", "handwritten")
     fig, axes = plt.subplots(2, 4, figsize=(15, 7.5))
@@ -62,7 +63,7 @@ def plot(groups: Records, target: Path) -> None:
     _bars(axes[1][1], groups, "e", both, "(e) silver, by number of rules")
     _bars(axes[1][2], groups, "f", both, "(f) 1% changed keys: merge / SCD2")
     axes[1][3].axis("off")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=COLORS[v]) for v in COLORS]
+    handles = [Rectangle((0, 0), 1, 1, color=COLORS[v]) for v in COLORS]
     axes[1][3].legend(handles, [LABELS[v] for v in COLORS], loc="center", fontsize=10)
     for ax in axes.flat:
         ax.tick_params(labelsize=7)

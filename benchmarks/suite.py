@@ -45,8 +45,8 @@ def run(runner: Runner, plan: Plan) -> None:
             else:
                 scenarios.remove(lakes)
     if plan.wants("e"):
-        lakes = kept.get(plan.rules_rows)
-        scenarios.rule_counts(runner, plan, lakes[0] if lakes else None)
+        rule_lakes = kept.get(plan.rules_rows)
+        scenarios.rule_counts(runner, plan, rule_lakes[0] if rule_lakes else None)
     if plan.wants("f"):
         scenarios_df.merges(runner, plan, kept.pop(plan.merge_rows, None))
     if plan.wants("d"):

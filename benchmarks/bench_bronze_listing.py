@@ -21,11 +21,11 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from lakehouse.bronze.checkpoint import Checkpoint
-from lakehouse.bronze.hadoop import HadoopFs
 from lakehouse.bronze.listing import diff_files, list_landing
 from lakehouse.bronze.runner import ingest
 from lakehouse.config import load_config
 from lakehouse.config.model import PipelineConfig
+from lakehouse.io.state import StateDir
 from lakehouse.results import RunContext
 from lakehouse.spark import get_spark
 
@@ -53,20 +53,18 @@ def _seed(spark: SparkSession, config: PipelineConfig, root: Path, existing: int
     _land(landing, "seed", 1)
     ingest(spark, config.dataset("ds"), config, RunContext("seed", "bench"))  # creates table + batch 0
     _land(landing, "old", existing)
-    fs = HadoopFs(spark, str(landing))
-    files = [[e.path, e.size, e.mtime] for e in list_landing(fs, str(landing))]
+    files = [[e.path, e.size, e.mtime] for e in list_landing(spark, str(landing))]
     location = config.storage.checkpoint("bronze", "ds")
     # A ledger snapshot after batch 1 (the layout of lakehouse.bronze.checkpoint).
-    fs.write_text(f"{location}/ledger/000000000001.json", json.dumps({"files": files}))
+    StateDir(location).write("ledger/000000000001.json", {"files": files})
 
 
 def _planning(spark: SparkSession, config: PipelineConfig) -> float:
     """Seconds for the part that sees the whole history: list, load the ledger, diff."""
     source, location = config.dataset("ds").source, config.storage.checkpoint("bronze", "ds")
     start = time.perf_counter()
-    fs = HadoopFs(spark, source.path)
-    state = Checkpoint(HadoopFs(spark, location), location).load()
-    diff_files(list_landing(fs, source.path), state.ingested)
+    state = Checkpoint(location).load()
+    diff_files(list_landing(spark, source.path), state.ingested)
     return time.perf_counter() - start
 
 

@@ -234,3 +234,38 @@ def test_the_checks_catch_what_they_claim(tmp_path: Path, sources: dict[str, str
         assert upward_edges(edges, floors)
     else:
         assert find_cycle(edges) is not None
+
+
+JVM_MARKERS = ("_jvm", "_jsc", "sparkContext", "py4j")
+SESSION_MODULE = f"{ROOT}.spark"
+
+
+def jvm_uses(repo: Path) -> dict[str, list[str]]:
+    """Modules other than the local-session module whose text names the JVM gateway.
+
+    Spark Connect sessions (serverless, standard access mode) have no JVM on the Python side:
+    any of these names on the data path fails there, so they may appear only in
+    ``lakehouse.spark``, which builds local classic sessions.
+    """
+    found = {}
+    for module, path in modules(repo).items():
+        if module == SESSION_MODULE:
+            continue
+        text = path.read_text(encoding="utf-8")
+        hits = [marker for marker in JVM_MARKERS if marker in text]
+        if hits:
+            found[module] = hits
+    return found
+
+
+def test_no_jvm_gateway_outside_the_local_session_module(repo_root: Path) -> None:
+    assert jvm_uses(repo_root) == {}
+
+
+def test_the_jvm_check_finds_a_use(tmp_path: Path) -> None:
+    src = tmp_path / "src" / ROOT
+    src.mkdir(parents=True)
+    (src / "__init__.py").write_text("")
+    (src / "spark.py").write_text("session.sparkContext.setLogLevel('ERROR')\n")
+    (src / "listing.py").write_text("fs = spark._jsc.hadoopConfiguration()\n")
+    assert jvm_uses(tmp_path) == {f"{ROOT}.listing": ["_jsc"]}

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from lakehouse.bronze.checkpoint import COMPACT_EVERY, Batch, Checkpoint
-from lakehouse.bronze.hadoop import HadoopFs
 
 
 def _files(batch_id: int) -> list[tuple[str, int, int]]:
@@ -14,7 +13,7 @@ def _files(batch_id: int) -> list[tuple[str, int, int]]:
 
 def test_ledger_survives_compaction_and_finds_the_pending_plan(spark, tmp_path: Path) -> None:
     location = str(tmp_path / "ckpt")
-    ckpt = Checkpoint(HadoopFs(spark, location), location)
+    ckpt = Checkpoint(location)
     state = ckpt.load()
     total = COMPACT_EVERY + 3
     for batch_id in range(total):
@@ -23,7 +22,7 @@ def test_ledger_survives_compaction_and_finds_the_pending_plan(spark, tmp_path: 
         ckpt.commit(batch, state, {"rows": 2})
     ckpt.plan(Batch(total, _files(total)))  # planned, never committed: a killed run
 
-    loaded = Checkpoint(HadoopFs(spark, location), location).load()
+    loaded = Checkpoint(location).load()
     assert loaded.ingested == {p: (s, m) for b in range(total) for p, s, m in _files(b)}
     assert loaded.next_batch == total + 1
     assert loaded.pending is not None and loaded.pending.batch_id == total
@@ -35,8 +34,8 @@ def test_ledger_survives_compaction_and_finds_the_pending_plan(spark, tmp_path: 
 
 def test_checkpoint_id_is_stable(spark, tmp_path: Path) -> None:
     location = str(tmp_path / "ckpt")
-    first = Checkpoint(HadoopFs(spark, location), location).checkpoint_id()
-    assert Checkpoint(HadoopFs(spark, location), location).checkpoint_id() == first
+    first = Checkpoint(location).checkpoint_id()
+    assert Checkpoint(location).checkpoint_id() == first
 
 
 def test_pattern_selects_files_by_name_or_relative_path(bronze_kit, spark, tmp_path: Path) -> None:

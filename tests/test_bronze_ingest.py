@@ -8,18 +8,18 @@ from pathlib import Path
 
 from chispa import assert_df_equality
 
-from lakehouse.bronze.hadoop import FileEntry
 from lakehouse.bronze.listing import diff_files
+from lakehouse.io.files import FileEntry
 
 DATA_COLUMNS = ["a", "b", "_source_file", "_run_id", "_rescued_data"]
 
 
 def test_diff_splits_new_changed_and_known_without_spark() -> None:
     listed = [
-        FileEntry("file:/l/x", False, 10, 5),
-        FileEntry("file:/l/y", False, 11, 6),
-        FileEntry("file:/l/z", False, 12, 7),
-        FileEntry("file:/l/p", False, 1, 1),
+        FileEntry("file:/l/x", 10, 5),
+        FileEntry("file:/l/y", 11, 6),
+        FileEntry("file:/l/z", 12, 7),
+        FileEntry("file:/l/p", 1, 1),
     ]
     diff = diff_files(listed, {"file:/l/x": (10, 5), "file:/l/y": (99, 6)}, {"file:/l/p"})
     assert [e.path for e in diff.new] == ["file:/l/z"]

@@ -39,7 +39,7 @@ def conf(tmp_path: Path) -> Path:
     write(
         tmp_path / "conf/envs/prod.yml",
         """
-        storage: {root: "abfss://lake@acct.dfs.core.windows.net/x"}
+        storage: {root: "abfss://lake@acct.dfs.core.windows.net/x", checkpoints: /Volumes/main/lake/state}
         datasets: {events: {source: {max_files_per_batch: 7}}}
     """,
     )
@@ -78,6 +78,19 @@ def test_interpolation_default_and_override(conf: Path) -> None:
     assert config.datasets["events"].source.path == "/srv/lake/landing/events"
     assert config.datasets["events"].contract.column("amount").type == "decimal(10,2)"
     assert config.datasets["events"].source.options == {"header": "true"}
+
+
+def test_checkpoints_must_be_a_folder_the_driver_opens(conf: Path) -> None:
+    prod = load_config(conf, "prod", environ={})
+    assert prod.storage.checkpoint("silver", "events") == "/Volumes/main/lake/state/silver/events"
+    overlay = conf.parent.parent / "envs/prod.yml"
+    overlay.write_text('storage: {root: "abfss://lake@acct.dfs.core.windows.net/x"}\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(conf, "prod", environ={})
+    error = caught.value
+    assert error.key_path == "storage.checkpoints"
+    assert error.found == "abfss://lake@acct.dfs.core.windows.net/x/_checkpoints"
+    assert "Volume" in str(error)
 
 
 def test_overlay_merges_per_key(conf: Path) -> None:

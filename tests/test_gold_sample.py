@@ -49,7 +49,7 @@ from pyspark.sql import DataFrame, SparkSession
 from lakehouse import testing
 from lakehouse.config.model import PipelineConfig, load_config
 from lakehouse.gold.derived import SKIP_REASON, publish_derived
-from lakehouse.io.delta import latest_commit, table_version
+from lakehouse.io.delta import table_version
 from lakehouse.pipeline import run_pipeline
 from lakehouse.results import RunContext, RunSummary
 from lakehouse.testing import NULL_TOKENS
@@ -384,9 +384,9 @@ def test_sample_derived_republishes_when_one_input_changes(
     result = publish_derived(spark, spec, config, ctx)
     assert "skipped" not in result.details
     assert (result.rows_written, result.table_version) == (120, before["daily_device_usage"] + 1)
-    commit = latest_commit(spark, config.storage.table("gold", spec.name))
-    assert commit is not None and commit.user_metadata is not None
-    metadata = json.loads(commit.user_metadata)["lakehouse_derived"]
+    state = Path(config.storage.checkpoint("gold", spec.name)) / "state.json"
+    metadata = json.loads(state.read_text())["last"]
+    assert metadata["table_version"] == result.table_version
     assert metadata["inputs"] == {
         "gold/usage": before["usage"] + 1,
         "gold/device_config_history": before["device_config_history"],

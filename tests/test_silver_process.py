@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import deltalake
 import pytest
@@ -227,3 +228,31 @@ def test_rescued_rows_flagged_stay_in_silver(spark, tmp_path):
     silver = spark.read.format("delta").load(config.dataset("usage").silver_path)
     assert silver.columns[-1] == "_rescued_data"
     assert silver.first()["_rescued_data"] == '{"_extra":"1"}'
+
+
+def test_a_range_written_but_not_committed_is_replayed_exactly_once(spark, tmp_path):
+    """As if a run died after its Delta commits and before its state commit; bronze moved on."""
+    config = make_config(tmp_path)
+    ds = config.dataset("usage")
+    state_file = tmp_path / "_checkpoints/silver/usage/state.json"
+    land(spark, config, GOOD)
+    run(spark, config)
+    committed = json.loads(state_file.read_text())
+    before = {t: table_version(spark, t) for t in (ds.silver_path, ds.quarantine_path)}
+    land(spark, config, [("dev-00009", "2026-11-02 10:00:00", "5", "5g"), BAD[0]], source_file="f2.csv")
+    end = table_version(spark, ds.bronze_path)
+    second = run(spark, config, "silver-2")
+    assert (second.rows_read, second.rows_written, second.rows_quarantined) == (2, 1, 1)
+    versions = (table_version(spark, ds.silver_path), table_version(spark, ds.quarantine_path))
+    plan = {"start": committed["consumed"] + 1, "end": end, "before": before}
+    state_file.write_text(json.dumps({**committed, "plan": plan}))
+    land(spark, config, [("dev-00010", "2026-11-03 10:00:00", "7", "wifi")], source_file="f3.csv")
+
+    replay = process(spark, ds, config, RunContext("silver-3", "t"))
+    assert (replay.rows_read, replay.rows_written, replay.rows_quarantined) == (2, 1, 1)
+    assert replay.details["skipped_writes"] == 2  # both appends were already in Delta
+    assert (table_version(spark, ds.silver_path), table_version(spark, ds.quarantine_path)) == versions
+    assert json.loads(state_file.read_text())["consumed"] == end
+    last = run(spark, config, "silver-4")  # then the row that landed meanwhile, alone
+    assert (last.rows_read, last.rows_written, last.rows_quarantined) == (1, 1, 0)
+    assert spark.read.format("delta").load(ds.silver_path).count() == 5

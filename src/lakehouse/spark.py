@@ -1,4 +1,11 @@
-"""Get a SparkSession: the active one (Databricks, spark-submit) or a local one with Delta.
+"""Get a SparkSession: the active one, a Spark Connect one, or a local one with Delta.
+
+In order: the session already active in this process (a Databricks notebook's ``spark``,
+classic or Spark Connect; a ``spark-submit`` launch); a Spark Connect session to
+``SPARK_REMOTE`` (e.g. ``sc://127.0.0.1:15002``) when that variable is set, never a local JVM
+then; else a local classic session with Delta. This is the only module that touches the
+classic session's JVM side (log level, the jar list Ivy resolved), and only for sessions it
+built itself.
 
 Delta's jars are resolved from Maven Central by Spark's Ivy resolver on the first local start
 (``delta.configure_spark_with_delta_pip``) and cached in ``~/.ivy2*``. Where Maven Central
@@ -69,9 +76,12 @@ def get_spark(
             "ship their own pyspark and Delta)"
         ) from exc
 
-    active = SparkSession.getActiveSession()
+    active = active_session()
     if active is not None:
         return active
+    remote = os.environ.get("SPARK_REMOTE")
+    if remote:
+        return _connect(remote)
     if os.environ.get("PYSPARK_GATEWAY_PORT"):
         return _submitted_session(SparkSession, settings, extra_conf)
 
@@ -100,6 +110,38 @@ def get_spark(
     session.sparkContext.setLogLevel("ERROR")
     if not jars:
         _remember_delta_jars(session.sparkContext.getConf().get("spark.jars", ""))
+    return session
+
+
+def active_session() -> SparkSession | None:
+    """The session already active in this process, classic or Spark Connect, if any."""
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    try:
+        from pyspark.sql.connect.session import SparkSession as RemoteSession
+    except ImportError:  # the Connect client's packages are not installed
+        return None
+    remote: SparkSession | None = RemoteSession.getActiveSession()  # type: ignore[assignment]
+    return remote
+
+
+def is_connect(spark: SparkSession) -> bool:
+    """True for a Spark Connect session (serverless, standard access mode, ``SPARK_REMOTE``)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+def _connect(remote: str) -> SparkSession:
+    try:
+        from pyspark.sql.connect.session import SparkSession as RemoteSession
+    except ImportError as exc:
+        raise LakehouseError(
+            f"SPARK_REMOTE is set ({remote}) but the Spark Connect client is not installed: "
+            "pip install 'pyspark[connect]' (lakehouse-etl[connect])"
+        ) from exc
+    session: SparkSession = RemoteSession.builder.remote(remote).getOrCreate()  # type: ignore[assignment]
     return session
 
 

@@ -15,12 +15,10 @@ commit is a batch that was interrupted; it is replayed with the same id and file
 
 from __future__ import annotations
 
-import json
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from lakehouse.bronze.hadoop import HadoopFs
+from lakehouse.io.state import StateDir
 
 COMPACT_EVERY = 10
 FileKey = tuple[int, int]  # (size, mtime ms)
@@ -55,30 +53,22 @@ def _name(batch_id: int) -> str:
 
 
 class Checkpoint:
-    """Read and write the checkpoint files of one dataset through Hadoop."""
+    """Read and write the checkpoint files of one dataset (see :class:`StateDir`)."""
 
-    def __init__(self, fs: HadoopFs, location: str) -> None:
-        self.fs = fs
-        self.location = location.rstrip("/")
+    def __init__(self, location: str) -> None:
+        self.state = StateDir(location)
+        self.location = self.state.location
 
     def _ids(self, folder: str) -> list[int]:
-        path = f"{self.location}/{folder}"
-        if not self.fs.exists(path):
-            return []
-        names = (e.name for e in self.fs.list_dir(path) if not e.is_dir)
-        return sorted(int(n[:-5]) for n in names if n.endswith(".json") and n[:-5].isdigit())
+        return self.state.ids(folder)
 
     def _read(self, folder: str, batch_id: int) -> dict[str, Any]:
-        return json.loads(self.fs.read_text(f"{self.location}/{folder}/{_name(batch_id)}"))
+        found: dict[str, Any] = self.state.read(f"{folder}/{_name(batch_id)}")
+        return found
 
     def checkpoint_id(self) -> str:
         """The id of this checkpoint, created on first use."""
-        path = f"{self.location}/metadata.json"
-        if self.fs.exists(path):
-            return str(json.loads(self.fs.read_text(path))["id"])
-        new_id = uuid.uuid4().hex
-        self.fs.write_text(path, json.dumps({"id": new_id}))
-        return new_id
+        return self.state.identity()
 
     def load(self) -> LedgerState:
         """Ingested files (snapshot + later commits), next batch id and any pending plan."""
@@ -108,12 +98,12 @@ class Checkpoint:
 
     def plan(self, batch: Batch) -> None:
         """Record the batch before its data is written (rewritten if bad files are dropped)."""
-        self.fs.write_text(f"{self.location}/plans/{_name(batch.batch_id)}", json.dumps(batch.to_json()))
+        self.state.write(f"plans/{_name(batch.batch_id)}", batch.to_json())
 
     def commit(self, batch: Batch, state: LedgerState, info: dict[str, Any]) -> None:
         """Mark a batch as written to Delta, then compact the ledger now and then."""
         body = {**batch.to_json(), **info}
-        self.fs.write_text(f"{self.location}/commits/{_name(batch.batch_id)}", json.dumps(body))
+        self.state.write(f"commits/{_name(batch.batch_id)}", body)
         for path, size, mtime in batch.files:
             state.ingested[path] = (size, mtime)
         if batch.batch_id - state.snapshot >= COMPACT_EVERY:
@@ -121,20 +111,20 @@ class Checkpoint:
 
     def _compact(self, batch_id: int, state: LedgerState) -> None:
         files = [[p, s, m] for p, (s, m) in sorted(state.ingested.items())]
-        self.fs.write_text(f"{self.location}/ledger/{_name(batch_id)}", json.dumps({"files": files}))
+        self.state.write(f"ledger/{_name(batch_id)}", {"files": files})
         # Older plans, commits and snapshots are covered by the new snapshot; removing them
         # keeps the next load (and directory listing) small.
         for folder in ("plans", "commits", "ledger"):
             for old in self._ids(folder):
                 if old < batch_id or (folder != "ledger" and old == batch_id):
-                    self.fs.delete(f"{self.location}/{folder}/{_name(old)}")
+                    self.state.delete(f"{folder}/{_name(old)}")
         state.snapshot = batch_id
 
     def bad_files(self) -> dict[str, dict[str, Any]]:
         """The recorded unreadable files: path -> reason and run id."""
-        path = f"{self.location}/bad_files.json"
-        return json.loads(self.fs.read_text(path)) if self.fs.exists(path) else {}
+        found: dict[str, dict[str, Any]] = self.state.read("bad_files.json", {})
+        return found
 
     def record_bad_files(self, bad: dict[str, dict[str, Any]]) -> None:
         """Replace the record of currently unreadable files (path -> reason, size, mtime)."""
-        self.fs.write_text(f"{self.location}/bad_files.json", json.dumps(bad, indent=1, sort_keys=True))
+        self.state.write("bad_files.json", bad)

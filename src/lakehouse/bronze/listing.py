@@ -4,35 +4,31 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from lakehouse.bronze.hadoop import FileEntry, HadoopFs
+from lakehouse.io.files import FileEntry, list_files, local_path
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 
-def _hidden(name: str) -> bool:
-    # Same rule as Spark's file index: _SUCCESS, _delta_log, .crc, editor temp files...
-    return name.startswith((".", "_"))
-
-
-def list_landing(fs: HadoopFs, root: str, pattern: str | None = None) -> list[FileEntry]:
+def list_landing(spark: SparkSession, root: str, pattern: str | None = None) -> list[FileEntry]:
     """Every visible file under ``root`` (recursive), optionally filtered by a glob.
 
     The glob is matched against the path relative to ``root`` and against the file name,
-    so ``*.csv.gz`` and ``2026-11-*/usage-*.csv.gz`` both work. One JVM call per directory.
+    so ``*.csv.gz`` and ``2026-11-*/usage-*.csv.gz`` both work. Local folders and Volumes
+    are scanned by Python; other URIs are listed by one Spark ``binaryFile`` query.
     """
-    base = fs.qualify(root).rstrip("/")
-    out: list[FileEntry] = []
-    folders = [base]
-    while folders:
-        folder = folders.pop()
-        for entry in fs.list_dir(folder):
-            if _hidden(entry.name):
-                continue
-            if entry.is_dir:
-                folders.append(entry.path)
-                continue
-            relative = entry.path[len(base) :].lstrip("/")
-            if pattern and not (fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(entry.name, pattern)):
-                continue
+    listed = list_files(spark, root)
+    if not pattern:
+        return listed
+    local = local_path(root)
+    base = (local if local is not None else root).rstrip("/")
+    out = []
+    for entry in listed:
+        full = local_path(entry.path) if local is not None else entry.path
+        relative = (full or entry.path)[len(base) :].lstrip("/")
+        if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(entry.name, pattern):
             out.append(entry)
     return out
 

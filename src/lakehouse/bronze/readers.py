@@ -18,9 +18,9 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F  # noqa: N812
 from pyspark.sql.types import StringType, StructField, StructType
 
-from lakehouse.bronze.hadoop import HadoopFs
 from lakehouse.config.names import quote
 from lakehouse.constants import FILE_MODIFIED_AT, SOURCE_FILE
+from lakehouse.io.files import head
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -77,9 +77,12 @@ def _parse_header(data: bytes, source: SourceConfig) -> tuple[str, ...]:
 
 
 def inspect_files(
-    fs: HadoopFs, files: list[tuple[str, int, int]], source: SourceConfig, positional: tuple[str, ...] = ()
+    spark: SparkSession,
+    files: list[tuple[str, int, int]],
+    source: SourceConfig,
+    positional: tuple[str, ...] = (),
 ) -> Inspection:
-    """Read the first bytes of each csv/json file through Hadoop's codecs.
+    """Read the first bytes of each csv/json file, decompressed as Spark would read it.
 
     A corrupt gzip fails here, before any plan is written, so it can be set aside as a bad
     file. Costs one small read per new file; orc and parquet are not inspected. Headerless
@@ -90,7 +93,7 @@ def inspect_files(
         return found
     for path, size, _ in files:
         try:
-            data = fs.head(path, SNIFF_BYTES) if size else b""
+            data = head(spark, path, SNIFF_BYTES) if size else b""
         except Exception as exc:  # any read failure makes the file bad
             found.bad[path] = f"unreadable: {first_line(exc)}"
             continue

@@ -14,12 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from lakehouse.bronze import writer
 from lakehouse.bronze.checkpoint import Batch, Checkpoint, LedgerState
-from lakehouse.bronze.hadoop import HadoopFs
 from lakehouse.bronze.listing import diff_files, list_landing
 from lakehouse.bronze.readers import first_line, inspect_files
 from lakehouse.constants import BRONZE
 from lakehouse.errors import IngestionError, LakehouseError
-from lakehouse.io import delta
+from lakehouse.io import delta, files
 from lakehouse.log import get_logger
 from lakehouse.results import LayerResult, RunContext
 
@@ -34,7 +33,6 @@ class _Run:
     """Everything one ingest call needs and accumulates."""
 
     spark: SparkSession
-    landing: HadoopFs
     dataset: DatasetConfig
     ctx: RunContext
     ckpt: Checkpoint
@@ -55,14 +53,12 @@ def ingest(
     ``exc.result`` holding what the batches before the failure did.
     """
     source = dataset.source
-    landing = HadoopFs(spark, source.path)
-    if not landing.exists(source.path):
+    if not files.exists(spark, source.path):
         raise IngestionError(f"landing path {source.path} does not exist", dataset=dataset.name)
     location = config.storage.checkpoint(BRONZE, dataset.name)
-    ckpt = Checkpoint(HadoopFs(spark, location), location)
+    ckpt = Checkpoint(location)
     run = _Run(
         spark,
-        landing,
         dataset,
         ctx,
         ckpt,
@@ -91,7 +87,7 @@ def ingest(
 
 def _plan_batches(run: _Run) -> list[Batch]:
     source, state = run.dataset.source, run.state
-    listed = list_landing(run.landing, source.path, source.pattern)
+    listed = list_landing(run.spark, source.path, source.pattern)
     pending = state.pending
     # A pending batch's files (and the ones it set aside as bad) are handled by its replay.
     planned = {f[0] for f in pending.files} | set(pending.bad) if pending else set()
@@ -157,14 +153,16 @@ def _write(run: _Run, batch: Batch, paths: list[str], headers: dict[str, tuple[s
     if frame.df is not None:
         merge = run.dataset.source.schema_evolution == "addNewColumns" or run.dataset.source.schema == "infer"
         txn = (run.app_id, batch.batch_id)
-        delta.append(run.spark, frame.df, run.dataset.bronze_path, txn=txn, merge_schema=merge)
+        delta.append(
+            run.spark, frame.df, run.dataset.bronze_path, txn=txn, merge_schema=merge, change_feed=True
+        )
     return frame
 
 
 def _run_batch(run: _Run, batch: Batch) -> None:
     dataset, log = run.dataset, run.log
     positional = dataset.contract.source_names if dataset.contract is not None else ()
-    look = inspect_files(run.landing, batch.files, dataset.source, tuple(positional))
+    look = inspect_files(run.spark, batch.files, dataset.source, tuple(positional))
     _set_bad(run, batch, look.bad)
     before = delta.table_version(run.spark, dataset.bronze_path)
     paths = [f[0] for f in batch.files if f[0] not in look.empty]

@@ -13,6 +13,7 @@ case sensitivity, and two locations differing only in case are a mistake either 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 from lakehouse.config.node import Node
@@ -47,7 +48,8 @@ def absolute(path: str) -> str:
 
 @dataclass(frozen=True)
 class StorageConfig:
-    """Where tables live: ``<root>/bronze/<dataset>`` and so on (see the README).
+    """Where tables live: ``<root>/bronze/<dataset>`` and so on (see the README), and where the
+    layers keep their state (``checkpoints``, default ``<root>/_checkpoints``).
 
     ``external_paths``: absolute locations outside the root where ``paths.*`` may still
     point (empty: every table lives under the root).
@@ -55,13 +57,16 @@ class StorageConfig:
 
     root: str
     landing: str
+    checkpoints: str = ""
     external_paths: tuple[str, ...] = ()
 
     def table(self, layer: str, name: str) -> str:
         return join_path(self.root, f"{layer}/{name}")
 
     def checkpoint(self, layer: str, name: str) -> str:
-        return join_path(self.root, f"{CHECKPOINTS}/{layer}/{name}")
+        """A layer's state folder for one dataset, under ``checkpoints`` (default ``<root>/_checkpoints``)."""
+        base = self.checkpoints or join_path(self.root, CHECKPOINTS)
+        return join_path(base, f"{layer}/{name}")
 
     @property
     def runs(self) -> str:
@@ -72,6 +77,17 @@ class StorageConfig:
     def locks(self) -> str:
         """The run lock table (one lease per pipeline), beside the ledger."""
         return join_path(self.root, LOCKS_TABLE)
+
+
+# State files are written by the driver's Python: these schemes name folders it can open.
+_OPENABLE_SCHEMES = ("file:", "dbfs:/Volumes/", "dbfs:/")
+
+
+def driver_can_open(path: str) -> bool:
+    """True for a local path, ``file:`` URI, Volume (``/Volumes/...``) or DBFS FUSE path."""
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", path) is None:
+        return True
+    return path.startswith(_OPENABLE_SCHEMES)
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,14 @@ from lakehouse.config.locations import (
     absolute,
     check_distinct,
     checkpoints,
+    driver_can_open,
     gold_tables,
     join_path,
     side_tables,
 )
 from lakehouse.config.names import check_external, check_name, check_relative
 from lakehouse.config.node import Node, Origins
-from lakehouse.constants import BRONZE, GOLD, QUARANTINE_SUFFIX, SILVER
+from lakehouse.constants import BRONZE, CHECKPOINTS, GOLD, QUARANTINE_SUFFIX, SILVER
 from lakehouse.errors import ConfigError
 
 FORMATS = ("csv", "json", "orc", "parquet")
@@ -199,15 +200,25 @@ _PIPELINE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 def parse_storage(store: Node) -> StorageConfig:
     """The ``storage`` section: root, landing folder and the allowed external locations."""
     if not store.missing:
-        store.check_keys(frozenset({"root", "landing", "external_paths"}))
+        store.check_keys(frozenset({"root", "landing", "checkpoints", "external_paths"}))
     root = absolute(store.get_str("root", "./_lakehouse"))
     landing = store.get_str("landing", None)
+    given = store.get_str("checkpoints", None)
     external = tuple(check_external(n, str(n.value)) for n in store.child("external_paths").elements())
-    return StorageConfig(
+    storage = StorageConfig(
         root=root,
         landing=absolute(landing) if landing else join_path(root, "landing"),
+        checkpoints=absolute(given) if given else join_path(root, CHECKPOINTS),
         external_paths=external,
     )
+    if not driver_can_open(storage.checkpoints):
+        raise store.child("checkpoints").error(
+            "layer state (checkpoints) is written as small files by the driver's Python, which "
+            "cannot open this location" + ("" if given else f" (the default, <root>/{CHECKPOINTS})"),
+            found=storage.checkpoints,
+            expected="a local path or a Unity Catalog Volume path (/Volumes/<catalog>/<schema>/<volume>/...)",
+        )
+    return storage
 
 
 def pipeline_name(top: Node) -> str:

@@ -1,7 +1,10 @@
 """Derived gold tables: Spark SQL over other datasets' gold and silver tables.
 
-``publish_derived`` records the Delta versions of its inputs in its commit's ``userMetadata``
-and skips the whole computation when they (and the definition) did not change since.
+``publish_derived`` records the Delta versions of its inputs in its state
+(``<checkpoints>/gold/<name>/state.json``) and skips the whole computation when they (and the
+definition, and the table's own version) did not change since. Publishing is planned first
+(inputs pinned, a publish number used as ``txnVersion``), so a run killed in between replays
+the same inputs and an append is not applied twice.
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ from lakehouse.errors import PublishError
 from lakehouse.gold.runner import add_outcome, as_lakehouse_error, failed, finish, target_of
 from lakehouse.gold.wap import publish_batch
 from lakehouse.io import delta
+from lakehouse.io.state import StateDir
 from lakehouse.results import LayerResult, RunContext
 
 if TYPE_CHECKING:
     from lakehouse.config.model import PipelineConfig
 
 SKIP_REASON = "inputs unchanged"
-_METADATA_KEY = "lakehouse_derived"
+STATE = "state.json"
 
 
 def _silver_referenced(sql: str, dataset: str) -> bool:
@@ -80,19 +84,19 @@ def _register_inputs(
         delta.read_table(spark, path, versions[key]).createOrReplaceTempView(view)
 
 
-def _last_publish(spark: SparkSession, path: str) -> tuple[int | None, dict[str, Any] | None]:
-    """The derived table's version and the inputs recorded by its latest commit (if ours)."""
-    latest = delta.latest_commit(spark, path)
-    if latest is None:
-        return None, None
-    version, metadata = latest.version, latest.user_metadata
-    try:
-        recorded = json.loads(metadata) if metadata else None
-    except ValueError:
-        recorded = None
-    if not isinstance(recorded, dict) or not isinstance(recorded.get(_METADATA_KEY), dict):
-        return version, None
-    return version, recorded[_METADATA_KEY]
+def _plan(
+    store: StateDir, current: int | None, versions: dict[str, int], fingerprint: str
+) -> dict[str, Any] | None:
+    """The publish to do now (a pending one first), or None when nothing changed since the last."""
+    found = store.read(STATE, {})
+    if found.get("plan"):
+        plan: dict[str, Any] = found["plan"]
+        return plan
+    last = found.get("last") or {}
+    unchanged = last.get("inputs") == versions and last.get("spec") == fingerprint
+    if unchanged and current is not None and last.get("table_version") == current:
+        return None
+    return {"inputs": versions, "spec": fingerprint, "n": int(found.get("n", 0)) + 1}
 
 
 def publish_derived(
@@ -101,22 +105,29 @@ def publish_derived(
     """Compute a derived gold table with Spark SQL over ``gold_<table>``/``silver_<dataset>`` views.
 
     Expectations are audited on the SQL result before the table is written with ``spec.mode``.
-    The commit records the Delta version of every input (and a hash of ``spec``) as its
-    ``userMetadata``; when the table's latest commit recorded the same versions and hash, nothing
-    is computed or written (``details["skipped"]``, same ``table_version``). Inputs are read at
-    exactly the recorded versions. A failed publish commits nothing, so the next run retries.
+    The state records the Delta version of every input (and a hash of ``spec``) with the
+    table version the publish left; when they are all the same now, nothing is computed or
+    written (``details["skipped"]``, same ``table_version``). Inputs are read at exactly the
+    planned versions. A failed publish stays planned, so the next run retries it.
     """
     target = target_of(config, spec.name, spec.name)
     result = LayerResult(spec.name, GOLD)
-    fingerprint = _fingerprint(spec)
+    store = StateDir(config.storage.checkpoint(GOLD, spec.name))
     try:
         versions, views = _input_versions(spark, spec, config)
-        version, recorded = _last_publish(spark, target.path)
-        if recorded and recorded.get("inputs") == versions and recorded.get("spec") == fingerprint:
-            result.table_version = version
+        current = delta.table_version(spark, target.path)
+        plan = _plan(store, current, versions, _fingerprint(spec))
+        if plan is None:
+            result.table_version = current
             result.details = {"skipped": SKIP_REASON}
             return result
-        _register_inputs(spark, views, versions)
+        if "before" not in plan:
+            plan["before"] = {
+                target.path: current,
+                target.quarantine_path: delta.table_version(spark, target.quarantine_path),
+            }
+            store.write(STATE, {**store.read(STATE, {}), "plan": plan})
+        _register_inputs(spark, views, plan["inputs"])
         gold = GoldSpec(
             table=spec.name,
             mode=spec.mode,
@@ -124,12 +135,12 @@ def publish_derived(
             partition_by=spec.partition_by,
             expectations=spec.expectations,
         )
-        metadata = json.dumps(
-            {_METADATA_KEY: {"inputs": versions, "spec": fingerprint, "run_id": ctx.run_id}}, sort_keys=True
-        )
+        txn = (f"lakehouse-derived-{store.identity()}", int(plan["n"]))
         # Read as a subquery: Spark itself refuses anything but one query (no DROP, no INSERT).
         query = spark.sql(f"SELECT * FROM (\n{spec.sql}\n) AS _lakehouse_derived")
-        add_outcome(result, publish_batch(spark, query, gold, target, ctx, metadata=metadata))
+        add_outcome(result, publish_batch(spark, query, gold, target, ctx, txn=txn, before=plan["before"]))
+        last = {**plan, "table_version": delta.table_version(spark, target.path), "run_id": ctx.run_id}
+        store.write(STATE, {"n": plan["n"], "plan": None, "last": last})
     except Exception as exc:
         error = as_lakehouse_error(exc, spec.name)
         raise error.with_result(failed(spark, result, target.path, error)) from error.__cause__

@@ -1,26 +1,27 @@
 """The gold layer for a dataset: ``publish`` its new silver rows to its gold table.
 
-``publish`` reads only the silver rows new since its last successful run: a Delta stream
-over the append-only silver table with ``trigger(availableNow=True)``, a checkpoint at
-``<root>/_checkpoints/gold/<dataset>`` and ``foreachBatch`` running write-audit-publish on
-each micro-batch. A batch that fails (a tripped expectation, duplicate keys) is not committed
-to the checkpoint, so the next run retries it; a batch that succeeded is never read again, so
-a rerun without new silver rows writes nothing. Merge, SCD2 and partition overwrite are
-idempotent if a batch is replayed after a crash; append uses Delta's txnAppId/txnVersion.
-Derived tables are published by :mod:`lakehouse.gold.derived`.
+``publish`` reads only the silver rows new since its last successful run: the silver versions
+after the one gold consumed last, read as one batch through the change data feed
+(:mod:`lakehouse.io.increments`, state in ``<checkpoints>/gold/<dataset>/state.json``), and runs
+write-audit-publish on them. A range that fails (a tripped expectation, duplicate keys) stays
+planned, so the next run retries that same range; a committed range is never read again, so
+a rerun without new silver rows writes nothing and starts no Spark job. Merge, SCD2 and
+partition overwrite are idempotent if a range is replayed after a crash; append and the
+quarantine use Delta's txnAppId/txnVersion. Derived tables are published by
+:mod:`lakehouse.gold.derived`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pyspark.errors import StreamingQueryException
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 
 from lakehouse.constants import EXPECTATIONS_TABLE, GOLD, QUARANTINE_SUFFIX
 from lakehouse.errors import LakehouseError, PublishError, QualityError
 from lakehouse.gold.wap import Target, publish_batch
 from lakehouse.io import delta
+from lakehouse.io.increments import RangeState, ensure_change_feed, read_range
 from lakehouse.results import BatchOutcome, LayerResult, RunContext, combine
 
 if TYPE_CHECKING:
@@ -35,7 +36,6 @@ def target_of(config: PipelineConfig, dataset: str, table: str) -> Target:
         metrics_path=config.storage.table(GOLD, EXPECTATIONS_TABLE),
         quarantine_path=config.storage.table(GOLD, f"{table}{QUARANTINE_SUFFIX}"),
         resolve=lambda name: config.storage.table(GOLD, name),
-        txn_app=f"lakehouse-gold:{config.name}:{dataset}",
     )
 
 
@@ -94,30 +94,24 @@ def publish(
     if not delta.table_exists(spark, dataset.silver_path):
         result.details["note"] = f"no silver table at {dataset.silver_path}"
         return finish(spark, result, target.path)
-    errors: list[LakehouseError] = []
-
-    def on_batch(batch: DataFrame, batch_id: int) -> None:
-        try:
-            add_outcome(result, publish_batch(spark, batch, spec, target, ctx, batch_id))
-        except Exception as exc:  # kept to re-raise once the stream stopped
-            errors.append(as_lakehouse_error(exc, dataset.name))
-            raise
-
-    query = (
-        spark.readStream.format("delta")
-        .load(dataset.silver_path)
-        .writeStream.foreachBatch(on_batch)
-        .option("checkpointLocation", config.storage.checkpoint(GOLD, dataset.name))
-        .trigger(availableNow=True)
-        .start()
-    )
+    state = RangeState(config.storage.checkpoint(GOLD, dataset.name))
+    inc = state.next(spark, dataset.silver_path)
+    if inc is None:
+        return finish(spark, result, target.path)
+    if not inc.replay:
+        if inc.start == 0:
+            ensure_change_feed(spark, dataset.silver_path)
+        inc.before = {t: delta.table_version(spark, t) for t in (target.path, target.quarantine_path)}
+        state.plan(inc)
     try:
-        query.awaitTermination()
-    except StreamingQueryException as exc:
-        cause = (
-            errors[0]
-            if errors
-            else PublishError(f"gold {dataset.name}: the silver stream failed: {str(exc).splitlines()[0]}")
-        )
-        raise cause.with_result(failed(spark, result, target.path, cause)) from cause.__cause__
+        batch, rows = read_range(spark, dataset.silver_path, inc)
+        if rows:
+            txn = (state.app_id(GOLD), inc.end)
+            add_outcome(
+                result, publish_batch(spark, batch, spec, target, ctx, rows, txn=txn, before=inc.before)
+            )
+    except Exception as exc:
+        error = as_lakehouse_error(exc, dataset.name)
+        raise error.with_result(failed(spark, result, target.path, error)) from error.__cause__
+    state.commit(inc, {"run_id": ctx.run_id, "read": result.rows_read, "written": result.rows_written})
     return finish(spark, result, target.path)

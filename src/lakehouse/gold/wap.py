@@ -19,6 +19,7 @@ from lakehouse.config.gold import GoldSpec
 from lakehouse.errors import QualityError
 from lakehouse.gold import writers
 from lakehouse.io import delta
+from lakehouse.io.increments import commits_since
 from lakehouse.io.metrics import write_metrics
 from lakehouse.quality.evaluate import evaluate
 from lakehouse.quality.rules import drop_rules
@@ -36,7 +37,6 @@ class Target:
     metrics_path: str
     quarantine_path: str
     resolve: Callable[[str], str]  # a gold table name -> its path (``references`` rules)
-    txn_app: str | None = None
 
 
 def read_references(
@@ -73,15 +73,7 @@ def _write(
     df: DataFrame,
     spec: GoldSpec,
     target: Target,
-    batch_id: int | None,
-    metadata: str | None = None,
-) -> bool:
-    with delta.commit_metadata(spark, metadata):
-        return _write_mode(spark, df, spec, target, batch_id)
-
-
-def _write_mode(
-    spark: SparkSession, df: DataFrame, spec: GoldSpec, target: Target, batch_id: int | None
+    txn: tuple[str, int] | None,
 ) -> bool:
     if spec.mode == "merge":
         writers.check_unique_keys(df, spec.keys, target=target.path)
@@ -94,9 +86,13 @@ def _write_mode(
             spark, df, target.path, spec.keys, eff, scd2.track if scd2 else None, spec.partition_by
         )
     if spec.mode == "append":
-        txn = (target.txn_app, batch_id) if target.txn_app and batch_id is not None else None
         return writers.append(spark, df, target.path, spec.partition_by, txn)
     return writers.overwrite_partitions(spark, df, target.path, spec.partition_by)
+
+
+def _staged_rows(results: list[RuleResult], staged: DataFrame) -> int:
+    # The one-pass aggregate of the expectations counted the staged rows already.
+    return results[0].rows_checked if results else staged.count()
 
 
 def publish_batch(
@@ -105,39 +101,49 @@ def publish_batch(
     spec: GoldSpec,
     target: Target,
     ctx: RunContext,
-    batch_id: int | None = None,
-    metadata: str | None = None,
+    rows_read: int | None = None,
+    *,
+    txn: tuple[str, int] | None = None,
+    before: dict[str, int | None] | None = None,
 ) -> BatchOutcome:
     """Stage, audit and publish one batch; raise QualityError (gold untouched) on a tripped rule.
 
-    ``metadata`` becomes the ``userMetadata`` of the gold table's commit (not of the metrics
-    or quarantine commits).
+    ``rows_read`` is the batch's size when the caller knows it (from the input's commits);
+    otherwise it is counted (only when transforms can change the row count). ``txn`` makes
+    the append and quarantine writes idempotent; ``before`` holds the tables' versions before
+    the batch (its commits are the ones after, replay included). Counts come from the
+    expectations' one aggregate and from the commits.
     """
-    rows_read = batch.count()
-    staged = (
-        apply_steps(batch, spec.transforms)
-        .withColumn(quarantine.DROP_RULES, drop_rules(spec.expectations))
-        .persist()
+    before = before if before is not None else {
+        t: delta.table_version(spark, t) for t in (target.path, target.quarantine_path)
+    }  # fmt: skip
+    staged = apply_steps(batch, spec.transforms).withColumn(
+        quarantine.DROP_RULES, drop_rules(spec.expectations)
     )
-    try:
-        references = read_references(spark, spec.expectations, target.resolve)
-        audited = staged.drop(quarantine.DROP_RULES)
-        results = evaluate(audited, spec.expectations, keys=spec.keys, references=references)
-        rows_staged = results[0].rows_checked if results else staged.count()
-        write_metrics(spark, results, target.metrics_path, ctx, target.dataset, target.path)
-        outcome = BatchOutcome(rows_read, rows_staged, rows_read - rows_staged, 0, results)
-        if any(r.tripped for r in results):
-            raise _quality_error(target, results, outcome)
-        kept, dropped = quarantine.split_gold(staged)
-        any_drop = any(r.rows_failed for r in results if r.action == "drop")
-        n_dropped = dropped.count() if any_drop else 0
+    references = read_references(spark, spec.expectations, target.resolve)
+    results = evaluate(
+        staged.drop(quarantine.DROP_RULES), spec.expectations, keys=spec.keys, references=references
+    )
+    rows_staged = _staged_rows(results, staged)
+    if rows_read is None:  # without transforms the staged rows are the batch's rows
+        rows_read = batch.count() if spec.transforms else rows_staged
+    read = rows_read
+    write_metrics(spark, results, target.metrics_path, ctx, target.dataset, target.path)
+    outcome = BatchOutcome(read, rows_staged, read - rows_staged, 0, results)
+    if any(r.tripped for r in results):
+        raise _quality_error(target, results, outcome)
+    kept, dropped = quarantine.split_gold(staged)
+    n_dropped = 0
+    if any(r.rows_failed for r in results if r.action == "drop"):
+        rows = quarantine.gold_rows(dropped, ctx.run_id)
+        done = commits_since(spark, target.quarantine_path, before.get(target.quarantine_path))
+        if not done:
+            delta.append(spark, rows, target.quarantine_path, merge_schema=True, txn=txn)
+            done = commits_since(spark, target.quarantine_path, before.get(target.quarantine_path))
+        n_dropped = delta.metrics_of(done, "numOutputRows")
         outcome.rows_dropped += n_dropped
-        if rows_staged - n_dropped > 0 and _write(spark, kept, spec, target, batch_id, metadata):
-            commit = delta.latest_commit(spark, target.path)
-            outcome.rows_written = commit.rows_written if commit is not None else 0
-        if n_dropped:
-            rows = quarantine.gold_rows(dropped, ctx.run_id)
-            delta.append(spark, rows, target.quarantine_path, merge_schema=True)
-        return outcome
-    finally:
-        staged.unpersist()
+    if rows_staged - n_dropped > 0:
+        _write(spark, kept, spec, target, txn)
+        written = commits_since(spark, target.path, before.get(target.path))
+        outcome.rows_written = sum(c.rows_written for c in written)
+    return outcome

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812
 
@@ -43,34 +42,35 @@ def check_unique_keys(df: DataFrame, keys: Sequence[str], *, target: str) -> Non
         )
 
 
-def create_table(df: DataFrame, path: str, partition_by: Sequence[str] = ()) -> None:
+def create_table(df: DataFrame, table: str, partition_by: Sequence[str] = ()) -> None:
     """Create the gold table from its first batch."""
-    writer = df.write.format("delta").mode("errorifexists")
-    if partition_by:
-        writer = writer.partitionBy(*partition_by)
-    writer.save(path)
+    delta.create(df, table, partition_by)
+
+
+def _columns(names: Sequence[str], prefix: str) -> str:
+    return ", ".join(f"{prefix}{quote(c)}" for c in names)
 
 
 def merge_scd1(
-    spark: SparkSession, df: DataFrame, path: str, keys: Sequence[str], partition_by: Sequence[str] = ()
+    spark: SparkSession, df: DataFrame, table: str, keys: Sequence[str], partition_by: Sequence[str] = ()
 ) -> bool:
     """Upsert by key: update rows whose values changed, insert new keys (idempotent).
 
-    Rows equal (null-safe) to the target row are not rewritten.
+    Rows equal (null-safe) to the target row are not rewritten. One SQL ``MERGE INTO``.
     """
-    if not delta.table_exists(spark, path):
-        create_table(df, path, partition_by)
+    if not delta.table_exists(spark, table):
+        create_table(df, table, partition_by)
         return True
     on = " AND ".join(f"t.{quote(k)} <=> s.{quote(k)}" for k in keys)
     values = [c for c in df.columns if c not in keys]
     changed = " OR ".join(f"NOT (t.{quote(c)} <=> s.{quote(c)})" for c in values) or "false"
-    (
-        DeltaTable.forPath(spark, path)
-        .alias("t")
-        .merge(df.alias("s"), on)
-        .whenMatchedUpdateAll(condition=changed)
-        .whenNotMatchedInsertAll()
-        .execute()
+    assignments = ", ".join(f"t.{quote(c)} = s.{quote(c)}" for c in df.columns)
+    delta.merge(
+        spark,
+        df,
+        table,
+        f"ON {on} WHEN MATCHED AND ({changed}) THEN UPDATE SET {assignments} "
+        f"WHEN NOT MATCHED THEN INSERT ({_columns(df.columns, '')}) VALUES ({_columns(df.columns, 's.')})",
     )
     return True
 
@@ -78,49 +78,43 @@ def merge_scd1(
 def merge_scd2(
     spark: SparkSession,
     df: DataFrame,
-    path: str,
+    table: str,
     keys: Sequence[str],
     effective_from: str,
     track: Sequence[str] | None,
     partition_by: Sequence[str] = (),
 ) -> bool:
-    """Publish ``df`` as SCD2 history at ``path``; returns False when nothing changed.
+    """Publish ``df`` as SCD2 history; returns False when nothing changed.
 
     One MERGE closes the current row of each changed key (``valid_to`` = the first new
     version's start, ``is_current`` = false) and inserts the new versions
     (:func:`lakehouse.transforms.scd2.scd2_changes`).
     """
     cols = tracked_columns(df.columns, keys, effective_from, track)
-    target = DeltaTable.forPath(spark, path) if delta.table_exists(spark, path) else None
-    current = target.toDF().where("is_current") if target is not None else None
-    changes = scd2_changes(df, current, keys, effective_from, cols).persist()
-    try:
-        if changes.isEmpty():
-            return False
-        if target is None:
-            create_table(changes, path, partition_by)
-            return True
-        closes = (
-            changes.groupBy(*keys)
-            .agg(F.min("valid_from").alias(_CLOSE_AT))
-            .withColumn(_ACTION, F.lit("close"))
-        )
-        source = changes.withColumn(_ACTION, F.lit("insert")).unionByName(closes, allowMissingColumns=True)
-        on = " AND ".join(
-            [f"s.{_ACTION} = 'close'", "t.is_current", *[f"t.{quote(k)} <=> s.{quote(k)}" for k in keys]]
-        )
-        (
-            target.alias("t")
-            .merge(source.alias("s"), on)
-            .whenMatchedUpdate(set={"valid_to": f"s.{_CLOSE_AT}", "is_current": "false"})
-            .whenNotMatchedInsert(
-                condition=f"s.{_ACTION} = 'insert'", values={c: f"s.{quote(c)}" for c in changes.columns}
-            )
-            .execute()
-        )
+    exists = delta.table_exists(spark, table)
+    current = delta.read_table(spark, table).where("is_current") if exists else None
+    changes = scd2_changes(df, current, keys, effective_from, cols)
+    if changes.isEmpty():  # an unchanged batch makes no commit
+        return False
+    if not exists:
+        create_table(changes, table, partition_by)
         return True
-    finally:
-        changes.unpersist()
+    closes = (
+        changes.groupBy(*keys).agg(F.min("valid_from").alias(_CLOSE_AT)).withColumn(_ACTION, F.lit("close"))
+    )
+    source = changes.withColumn(_ACTION, F.lit("insert")).unionByName(closes, allowMissingColumns=True)
+    on = " AND ".join(
+        [f"s.{_ACTION} = 'close'", "t.is_current", *[f"t.{quote(k)} <=> s.{quote(k)}" for k in keys]]
+    )
+    delta.merge(
+        spark,
+        source,
+        table,
+        f"ON {on} WHEN MATCHED THEN UPDATE SET t.valid_to = s.{_CLOSE_AT}, t.is_current = false "
+        f"WHEN NOT MATCHED AND s.{_ACTION} = 'insert' THEN INSERT ({_columns(changes.columns, '')}) "
+        f"VALUES ({_columns(changes.columns, 's.')})",
+    )
+    return True
 
 
 def append(
@@ -135,10 +129,10 @@ def append(
     return True
 
 
-def overwrite_partitions(spark: SparkSession, df: DataFrame, path: str, partition_by: Sequence[str]) -> bool:
+def overwrite_partitions(spark: SparkSession, df: DataFrame, table: str, partition_by: Sequence[str]) -> bool:
     """Replace exactly the partitions present in ``df`` (dynamic partition overwrite)."""
-    if not delta.table_exists(spark, path):
-        create_table(df, path, partition_by)
+    if not delta.table_exists(spark, table):
+        create_table(df, table, partition_by)
         return True
-    (df.write.format("delta").mode("overwrite").option("partitionOverwriteMode", "dynamic").save(path))
+    delta.overwrite_partitions(df, table)
     return True

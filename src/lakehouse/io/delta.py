@@ -1,32 +1,45 @@
-"""Delta table helpers: existence, version, the latest commit, reads and appends.
+"""Delta tables by path or by name: existence, versions and commits, reads, appends, MERGE.
 
-Every look at a table's history (its version, a commit's ``userMetadata`` or operation
-metrics) goes through here, in the library and in the tests.
+A table is a path (``/lake/silver/usage``, ``abfss://...``) or a Unity Catalog style name
+(``catalog.schema.table``, validated when the configuration is read). Everything goes through
+SQL or the DataFrame API (``DESCRIBE HISTORY``, ``MERGE INTO``, reader and writer options),
+never through the Python ``DeltaTable`` API or the JVM, so it works over Spark Connect too.
+
+Versions and commit metrics of a table stored where the driver can open files (a local path
+or a Volume) are read from its ``_delta_log`` commit files directly: no Spark job, which is
+what makes a layer with nothing new nearly free. Tables by name and on other storage are
+asked with ``DESCRIBE HISTORY``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+import json
+import os
+import re
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from delta.tables import DeltaTable
+from lakehouse.io.files import local_path
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-# Session conf Delta copies into ``commitInfo.userMetadata`` (DeltaTable.merge has no options).
-USER_METADATA_CONF = "spark.databricks.delta.commitInfo.userMetadata"
+CDF_PROPERTY = "delta.enableChangeDataFeed"
+CDF_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
+_NAME = re.compile(r"^[^./:`\s]+\.[^./:`\s]+\.[^./:`\s]+$")
+_MISSING = ("DELTA_TABLE_ONLY_OPERATION", "PATH_NOT_FOUND", "TABLE_OR_VIEW_NOT_FOUND", "is not a Delta table")
 
 
 @dataclass(frozen=True)
 class Commit:
-    """One commit of a Delta table: its version, ``userMetadata`` and operation metrics."""
+    """One commit of a Delta table: version, operation, ``userMetadata``, operation metrics."""
 
     version: int
     user_metadata: str | None = None
     metrics: Mapping[str, str] = field(default_factory=dict)
+    operation: str | None = None
 
     @property
     def rows_written(self) -> int:
@@ -36,51 +49,172 @@ class Commit:
         inserted = int(self.metrics.get("numTargetRowsInserted", 0))
         return inserted + int(self.metrics.get("numTargetRowsUpdated", 0))
 
+    @property
+    def rows_appended(self) -> int:
+        """Rows an append or a table-creating write added (``numOutputRows``)."""
+        return int(self.metrics.get("numOutputRows", 0))
 
-def table_exists(spark: SparkSession, path: str) -> bool:
-    """True when a Delta table exists at ``path``."""
-    return bool(DeltaTable.isDeltaTable(spark, path))
+
+def is_name(table: str) -> bool:
+    """True for a ``catalog.schema.table`` name, False for a path."""
+    return _NAME.match(table) is not None
 
 
-def latest_commit(spark: SparkSession, path: str) -> Commit | None:
-    """The table's latest commit; None when there is no table at ``path``."""
-    if not table_exists(spark, path):
+def quote(name: str) -> str:
+    """``a.b.c`` as ```a`.`b`.`c```."""
+    return ".".join(f"`{part.replace('`', '``')}`" for part in name.split("."))
+
+
+def ident(table: str) -> str:
+    """The SQL identifier of a table: its quoted name, or ``delta.`<path>```."""
+    if is_name(table):
+        return quote(table)
+    return "delta.`" + table.replace("`", "``") + "`"
+
+
+def _log_dir(table: str) -> str | None:
+    if is_name(table):
         return None
-    history = DeltaTable.forPath(spark, path).history(1)
-    row = history.select("version", "userMetadata", "operationMetrics").first()
-    if row is None:
+    local = local_path(table)
+    return None if local is None else os.path.join(local, "_delta_log")
+
+
+def _log_versions(log: str) -> list[int]:
+    try:
+        names = os.listdir(log)
+    except FileNotFoundError:
+        return []
+    return sorted(int(n[:20]) for n in names if len(n) == 25 and n.endswith(".json") and n[:20].isdigit())
+
+
+def _read_commit(log: str, version: int) -> Commit | None:
+    try:
+        with open(os.path.join(log, f"{version:020d}.json"), encoding="utf-8") as handle:
+            for line in handle:
+                action = json.loads(line)
+                info = action.get("commitInfo")
+                if info is not None:
+                    metrics = {k: str(v) for k, v in (info.get("operationMetrics") or {}).items()}
+                    return Commit(version, info.get("userMetadata"), metrics, info.get("operation"))
+    except FileNotFoundError:
         return None
-    return Commit(int(row[0]), row[1], dict(row[2] or {}))
+    return Commit(version)
 
 
-def table_version(spark: SparkSession, path: str) -> int | None:
-    """The latest Delta version of the table at ``path`` (None when there is no table)."""
-    commit = latest_commit(spark, path)
+def _is_missing(exc: Exception) -> bool:
+    text = str(exc)
+    return any(marker in text for marker in _MISSING)
+
+
+def _sql_history(spark: SparkSession, table: str, limit: int | None) -> list[Commit] | None:
+    query = f"DESCRIBE HISTORY {ident(table)}" + (f" LIMIT {int(limit)}" if limit else "")
+    try:
+        rows = spark.sql(query).select("version", "userMetadata", "operationMetrics", "operation").collect()
+    except Exception as exc:
+        if _is_missing(exc):
+            return None
+        raise
+    return [Commit(int(r[0]), r[1], dict(r[2] or {}), r[3]) for r in rows]
+
+
+def table_exists(spark: SparkSession, table: str) -> bool:
+    """True when a Delta table exists at the path or under the name."""
+    log = _log_dir(table)
+    if log is not None:
+        return bool(_log_versions(log))
+    if is_name(table):
+        return bool(spark.catalog.tableExists(table))
+    return _sql_history(spark, table, 1) is not None
+
+
+def history(spark: SparkSession, table: str, since: int | None = None) -> list[Commit]:
+    """Commits of the table newer than version ``since`` (all when None), newest first.
+
+    Empty when there is no table.
+    """
+    log = _log_dir(table)
+    if log is not None:
+        versions = [v for v in _log_versions(log) if since is None or v > since]
+        commits = [_read_commit(log, v) for v in reversed(versions)]
+        if all(c is not None for c in commits):
+            return [c for c in commits if c is not None]
+    found = _sql_history(spark, table, None) or []
+    return [c for c in found if since is None or c.version > since]
+
+
+def latest_commit(spark: SparkSession, table: str) -> Commit | None:
+    """The table's latest commit; None when there is no table."""
+    log = _log_dir(table)
+    if log is not None:
+        versions = _log_versions(log)
+        return _read_commit(log, versions[-1]) if versions else None
+    found = _sql_history(spark, table, 1)
+    return found[0] if found else None
+
+
+def table_version(spark: SparkSession, table: str) -> int | None:
+    """The latest Delta version of the table (None when there is no table)."""
+    log = _log_dir(table)
+    if log is not None:
+        versions = _log_versions(log)
+        return versions[-1] if versions else None
+    commit = latest_commit(spark, table)
     return None if commit is None else commit.version
 
 
-def read_table(spark: SparkSession, path: str, version: int | None = None) -> DataFrame:
-    """The Delta table at ``path`` (at ``version`` when given)."""
-    reader = spark.read.format("delta")
+def read_table(spark: SparkSession, table: str, version: int | None = None) -> DataFrame:
+    """The table (as of ``version`` when given)."""
     if version is not None:
-        reader = reader.option("versionAsOf", version)
-    return reader.load(path)
+        return spark.sql(f"SELECT * FROM {ident(table)} VERSION AS OF {int(version)}")
+    if is_name(table):
+        return spark.read.table(table)
+    return spark.read.format("delta").load(table)
+
+
+def read_inserts(spark: SparkSession, table: str, start: int, end: int) -> DataFrame:
+    """Rows appended by the commits ``start..end`` (inclusive), from the change data feed.
+
+    Only ``insert`` changes are kept and the feed's own columns dropped: for the append-only
+    tables this reads (bronze, silver) that is exactly the rows those commits added.
+    """
+    reader = (
+        spark.read.format("delta")
+        .option("readChangeFeed", "true")
+        .option("startingVersion", int(start))
+        .option("endingVersion", int(end))
+    )
+    df = reader.table(table) if is_name(table) else reader.load(table)
+    return df.where("_change_type = 'insert'").drop(*CDF_COLUMNS)
+
+
+def change_feed_enabled(spark: SparkSession, table: str) -> bool:
+    """Whether the table records its changes (``delta.enableChangeDataFeed``)."""
+    rows = spark.sql(f"SHOW TBLPROPERTIES {ident(table)}").collect()
+    return any(r[0] == CDF_PROPERTY and str(r[1]).lower() == "true" for r in rows)
+
+
+def enable_change_feed(spark: SparkSession, table: str) -> None:
+    """Turn on the change data feed of an existing table (from its next version on)."""
+    spark.sql(f"ALTER TABLE {ident(table)} SET TBLPROPERTIES ({CDF_PROPERTY} = true)")
 
 
 def append(
     spark: SparkSession,
     df: DataFrame,
-    path: str,
+    table: str,
     *,
     txn: tuple[str, int] | None = None,
     merge_schema: bool | None = None,
     partition_by: Sequence[str] = (),
+    change_feed: bool = False,
+    user_metadata: str | None = None,
 ) -> None:
-    """Append ``df`` to the Delta table at ``path`` (created on the first append).
+    """Append ``df`` to the table (created by the first append).
 
     ``txn`` = (app id, version) makes the append idempotent: Delta skips a write whose
     version it already committed for that app id (a replayed batch). ``merge_schema`` set
-    either way overrides the session's schema auto-merge; ``partition_by`` applies when the
+    either way overrides the session's schema auto-merge. ``partition_by`` and
+    ``change_feed`` (the table records its changes, read by the next layer) apply when the
     table is created.
     """
     writer = df.write.format("delta").mode("append")
@@ -88,26 +222,71 @@ def append(
         writer = writer.option("txnAppId", txn[0]).option("txnVersion", str(txn[1]))
     if merge_schema is not None:
         writer = writer.option("mergeSchema", str(merge_schema).lower())
-    if partition_by and not table_exists(spark, path):
+    if user_metadata is not None:
+        writer = writer.option("userMetadata", user_metadata)
+    if (partition_by or change_feed) and not table_exists(spark, table):
+        if partition_by:
+            writer = writer.partitionBy(*partition_by)
+        if change_feed:
+            writer = writer.option(CDF_PROPERTY, "true")
+    if is_name(table):
+        writer.saveAsTable(table)
+    else:
+        writer.save(table)
+
+
+def create(
+    df: DataFrame, table: str, partition_by: Sequence[str] = (), user_metadata: str | None = None
+) -> None:
+    """Create the table from ``df`` (fails when it exists)."""
+    writer = df.write.format("delta").mode("errorifexists")
+    if partition_by:
         writer = writer.partitionBy(*partition_by)
-    writer.save(path)
+    if user_metadata is not None:
+        writer = writer.option("userMetadata", user_metadata)
+    if is_name(table):
+        writer.saveAsTable(table)
+    else:
+        writer.save(table)
 
 
-@contextmanager
-def commit_metadata(spark: SparkSession, metadata: str | None) -> Iterator[None]:
-    """Attach ``metadata`` as ``userMetadata`` to the Delta commits made inside (MERGE too).
+def overwrite_partitions(df: DataFrame, table: str, user_metadata: str | None = None) -> None:
+    """Replace exactly the partitions present in ``df`` (dynamic partition overwrite)."""
+    writer = df.write.format("delta").mode("overwrite").option("partitionOverwriteMode", "dynamic")
+    if user_metadata is not None:
+        writer = writer.option("userMetadata", user_metadata)
+    if is_name(table):
+        writer.saveAsTable(table)
+    else:
+        writer.save(table)
 
-    The session conf is restored on exit, so only the commits of this block carry it.
+
+def merge(spark: SparkSession, source: DataFrame, table: str, clauses: str) -> None:
+    """``MERGE INTO <table> t USING <source> s <clauses>``; the source is a temporary view.
+
+    The view lives in the session of ``source`` (which is ``spark`` outside a stream's batch).
     """
-    if metadata is None:
-        yield
-        return
-    previous = spark.conf.get(USER_METADATA_CONF, None)
-    spark.conf.set(USER_METADATA_CONF, metadata)
+    session = source.sparkSession
+    view = f"_lakehouse_src_{uuid.uuid4().hex[:12]}"
+    source.createOrReplaceTempView(view)
     try:
-        yield
+        session.sql(f"MERGE INTO {ident(table)} t USING `{view}` s {clauses}")
     finally:
-        if previous is None:
-            spark.conf.unset(USER_METADATA_CONF)
-        else:
-            spark.conf.set(USER_METADATA_CONF, previous)
+        session.catalog.dropTempView(view)
+
+
+def metrics_of(commits: Sequence[Commit], key: str) -> int:
+    """The sum of one operation metric over commits."""
+    return sum(int(c.metrics.get(key, 0)) for c in commits)
+
+
+def parse_metadata(commit: Commit | None, key: str) -> dict[str, Any] | None:
+    """The ``key`` object of a commit's JSON ``userMetadata`` (None when absent or not ours)."""
+    if commit is None or not commit.user_metadata:
+        return None
+    try:
+        found = json.loads(commit.user_metadata)
+    except ValueError:
+        return None
+    value = found.get(key) if isinstance(found, dict) else None
+    return value if isinstance(value, dict) else None

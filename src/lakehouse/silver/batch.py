@@ -1,12 +1,16 @@
-"""One micro-batch of silver: route, count, apply the quarantine-rate policy, write both tables.
+"""One silver increment: route, write both tables, count from the commits, apply the rate policy.
 
-The rows are routed by :func:`lakehouse.silver.route.route` (pure). Writes carry Delta's
-idempotent-writer options ``txnAppId``/``txnVersion`` (the streaming query id and the batch
-id), so a batch replayed after a crash or a failed audit never appends twice.
-Write-audit-publish: the quarantine is written first; when the batch's quarantine rate is
-above ``max_quarantine_rate`` silver is not written and the batch fails, so the stream does
-not commit it and the next run replays it in full (its quarantine write is then skipped by
-Delta as already applied).
+The rows are routed by :func:`lakehouse.silver.route.route` (pure). Write-audit-publish with
+the numbers taken from what was committed, not from extra Spark jobs:
+
+1. the quarantine rows are appended first; the commit's ``numOutputRows`` is ``bad``;
+2. ``good`` = rows read (from the input commits) - ``bad``; when ``bad / read`` is above
+   ``max_quarantine_rate`` silver is not written and the range stays planned, so the next run
+   replays it (its quarantine append is then skipped by Delta as already applied);
+3. the silver rows are appended; the reasons are one aggregate over the quarantine rows of
+   this commit (read back through the change feed: only the bad rows, usually few).
+
+Both appends carry ``txnAppId``/``txnVersion`` (the state's id and the range's end).
 """
 
 from __future__ import annotations
@@ -14,21 +18,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812
 
 from lakehouse.errors import ContractError
 from lakehouse.io import delta
+from lakehouse.io.increments import Increment, commits_since
 from lakehouse.silver.route import route
 from lakehouse.transforms.quarantine import REASONS
 
 if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
     from lakehouse.config.model import DatasetConfig
 
 
 @dataclass
 class Totals:
-    """Counts over the batches of one run."""
+    """Counts of one run."""
 
     read: int = 0
     written: int = 0
@@ -37,7 +43,6 @@ class Totals:
     skipped_writes: int = 0
     batches: int = 0
     reasons: dict[tuple[str, str], int] = field(default_factory=dict)
-    error: ContractError | None = None
 
     def top_reasons(self, n: int | None = 3) -> list[dict[str, object]]:
         """Reason counts by rule and column, most frequent first (all when ``n`` is None)."""
@@ -47,7 +52,7 @@ class Totals:
 
 @dataclass(frozen=True)
 class BatchPlan:
-    """What a batch needs besides its rows."""
+    """What an increment needs besides its rows."""
 
     dataset: DatasetConfig
     run_id: str
@@ -55,28 +60,34 @@ class BatchPlan:
     app_id: str
 
 
-def _append(spark: SparkSession, df: DataFrame, path: str, plan: BatchPlan, batch_id: int) -> bool:
-    """Append idempotently; False when Delta skipped it (this batch reached the table before)."""
-    before = delta.table_version(spark, path)
-    delta.append(spark, df, path, txn=(plan.app_id, batch_id))
-    return delta.table_version(spark, path) != before
+def _append(
+    spark: SparkSession, df: DataFrame, table: str, plan: BatchPlan, inc: Increment, totals: Totals
+) -> list[delta.Commit]:
+    """Append idempotently; the commits this range made to ``table`` (none if it had no rows)."""
+    before = inc.before.get(table)
+    done = commits_since(spark, table, before)
+    if not done:
+        delta.append(spark, df, table, txn=(plan.app_id, inc.end), change_feed=True)
+        done = commits_since(spark, table, before)
+    else:  # a replay: Delta would skip this txnVersion anyway
+        totals.skipped_writes += 1
+    return done
 
 
-def _count(checked: DataFrame) -> tuple[int, int, dict[tuple[str, str], int]]:
-    rows = checked.groupBy((F.size(REASONS) > 0).alias("bad")).count().collect()
-    by_flag = {r["bad"]: r["count"] for r in rows}
-    reasons: dict[tuple[str, str], int] = {}
-    if by_flag.get(True):
-        exploded = checked.filter(F.size(REASONS) > 0).select(F.explode(REASONS).alias("r"))
-        for r in exploded.groupBy("r.rule", "r.column").count().collect():
-            reasons[(r["rule"], r["column"])] = r["count"]
-    return by_flag.get(False, 0), by_flag.get(True, 0), reasons
+def _reasons(spark: SparkSession, table: str, commits: list[delta.Commit]) -> dict[tuple[str, str], int]:
+    """Reason counts of the quarantine rows the commits appended: one aggregate."""
+    if not commits:
+        return {}
+    low, high = min(c.version for c in commits), max(c.version for c in commits)
+    rows = delta.read_inserts(spark, table, low, high).select(F.explode(REASONS).alias("r"))
+    counted = rows.groupBy("r.rule", "r.column").count().collect()
+    return {(r["rule"], r["column"]): int(r["count"]) for r in counted}
 
 
-def _too_many(plan: BatchPlan, read: int, bad: int, batch_reasons: Totals) -> ContractError:
+def _too_many(plan: BatchPlan, read: int, bad: int, reasons: Totals) -> ContractError:
     contract = plan.dataset.contract
     assert contract is not None and contract.max_quarantine_rate is not None
-    top = ", ".join(f"{r['rule']} on {r['column']} ({r['count']})" for r in batch_reasons.top_reasons())
+    top = ", ".join(f"{r['rule']} on {r['column']} ({r['count']})" for r in reasons.top_reasons())
     return ContractError(
         f"dataset {plan.dataset.name!r}: quarantine rate {bad / read:.2%} ({bad} of {read} rows) "
         f"exceeds max_quarantine_rate {contract.max_quarantine_rate:.2%}; silver was not written, "
@@ -84,32 +95,29 @@ def _too_many(plan: BatchPlan, read: int, bad: int, batch_reasons: Totals) -> Co
     )
 
 
-def run_batch(spark: SparkSession, bronze: DataFrame, batch_id: int, plan: BatchPlan, totals: Totals) -> None:
-    """Process one micro-batch; on a failed audit record the error in ``totals`` and raise it."""
+def run_increment(
+    spark: SparkSession, bronze: DataFrame, read: int, inc: Increment, plan: BatchPlan, totals: Totals
+) -> None:
+    """Route and write one planned range; raise ContractError (range left planned) on a failed audit."""
     contract = plan.dataset.contract
     assert contract is not None
+    ds = plan.dataset
+    if not read:  # versions without new rows (table properties, compaction): nothing to write
+        return
     routed = route(bronze, contract, run_id=plan.run_id, salt=plan.salt)
-    checked = routed.checked.persist()  # counted, then read again by both writes
-    try:
-        good, bad, reasons = _count(checked)
-        read = good + bad
-        totals.batches += 1
-        totals.read += read
-        for key, n in reasons.items():
+    totals.batches += 1
+    totals.read += read
+    quarantined = _append(spark, routed.rejected, ds.quarantine_path, plan, inc, totals)
+    bad = delta.metrics_of(quarantined, "numOutputRows")
+    totals.quarantined += bad
+    if bad:
+        for key, n in _reasons(spark, ds.quarantine_path, quarantined).items():
             totals.reasons[key] = totals.reasons.get(key, 0) + n
-        if bad:
-            if not _append(spark, routed.rejected, plan.dataset.quarantine_path, plan, batch_id):
-                totals.skipped_writes += 1
-            totals.quarantined += bad
-        limit = contract.max_quarantine_rate
-        if limit is not None and read and bad / read > limit:
-            totals.held_back += good
-            totals.error = _too_many(plan, read, bad, Totals(reasons=reasons))
-            raise totals.error
-        # An empty first batch still creates the silver table (with its schema).
-        wanted = good or delta.table_version(spark, plan.dataset.silver_path) is None
-        if wanted and not _append(spark, routed.valid, plan.dataset.silver_path, plan, batch_id):
-            totals.skipped_writes += 1
-        totals.written += good
-    finally:
-        checked.unpersist()
+    good = read - bad
+    limit = contract.max_quarantine_rate
+    if limit is not None and read and bad / read > limit:
+        totals.held_back += good
+        raise _too_many(plan, read, bad, totals)
+    if good or inc.before.get(ds.silver_path) is None:  # the first range creates the table
+        written = _append(spark, routed.valid, ds.silver_path, plan, inc, totals)
+        totals.written += delta.metrics_of(written, "numOutputRows")

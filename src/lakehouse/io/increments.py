@@ -1,0 +1,151 @@
+"""What silver and gold read each run: a range of their input table's Delta versions.
+
+Bronze and silver are append-only tables the library creates with the change data feed on,
+so the rows new since a layer's last run are exactly the ``insert`` changes of the versions
+after the one it consumed last. The layer's state (JSON in its checkpoint folder, see
+:class:`lakehouse.io.state.StateDir`) holds that version and, while a run is under way, the
+planned range::
+
+    {"consumed": 7, "plan": null, "last": {...counts of the last committed run...}}
+    {"consumed": 7, "plan": {"start": 8, "end": 9, "before": {"<table>": 3}}, ...}
+
+Exactly once: the range is planned (with the output tables' versions before writing) before
+anything is written; outputs are appended with ``txnAppId`` = this state's id and
+``txnVersion`` = the range's end, so a replayed range whose write already reached a table is
+skipped by Delta; then the range is committed. A run finding a plan replays that same range
+even if the input moved on meanwhile (a wider range would carry a new ``txnVersion`` and
+write its rows twice). Deciding that there is nothing new compares two versions and starts
+no Spark job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from lakehouse.errors import ContractError
+from lakehouse.io import delta
+from lakehouse.io.state import StateDir
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+STATE = "state.json"
+# Operations that only add rows: what an append-only input may contain.
+APPEND_OPERATIONS = frozenset(
+    {"WRITE", "CREATE TABLE AS SELECT", "REPLACE TABLE AS SELECT", "CREATE OR REPLACE TABLE AS SELECT",
+     "STREAMING UPDATE"}
+)  # fmt: skip
+# Operations that change no row (table properties, compaction, statistics, vacuum...).
+NO_DATA_OPERATIONS = frozenset(
+    {"SET TBLPROPERTIES", "UNSET TBLPROPERTIES", "OPTIMIZE", "CREATE TABLE", "ADD COLUMNS",
+     "CHANGE COLUMN", "VACUUM START", "VACUUM END", "UPGRADE PROTOCOL", "ANALYZE STATS", "COMPUTE STATS",
+     "SET TBLPROPERTIES (BACKFILL)", "REORG"}
+)  # fmt: skip
+
+
+@dataclass
+class Increment:
+    """A planned range of input versions (both ends included) and what the run knows of it."""
+
+    start: int
+    end: int
+    replay: bool = False
+    before: dict[str, int | None] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan as stored."""
+        return {"start": self.start, "end": self.end, "before": self.before}
+
+
+class RangeState:
+    """The consumed version and the planned range of one layer of one dataset."""
+
+    def __init__(self, location: str) -> None:
+        self.dir = StateDir(location)
+
+    def app_id(self, layer: str) -> str:
+        """The ``txnAppId`` of this state's writes: a new state folder is a new writer."""
+        return f"lakehouse-{layer}-{self.dir.identity()}"
+
+    def _load(self) -> dict[str, Any]:
+        found = self.dir.read(STATE, {})
+        return found if isinstance(found, dict) else {}
+
+    def consumed(self) -> int | None:
+        """The last input version a committed run read (None before the first)."""
+        value = self._load().get("consumed")
+        return None if value is None else int(value)
+
+    def next(self, spark: SparkSession, upstream: str) -> Increment | None:
+        """The range to read now: a pending plan, else the versions after the consumed one.
+
+        None when the input has no version the layer has not read (or no table yet).
+        """
+        found = self._load()
+        plan = found.get("plan")
+        if plan:
+            return Increment(int(plan["start"]), int(plan["end"]), True, dict(plan.get("before") or {}))
+        latest = delta.table_version(spark, upstream)
+        consumed = found.get("consumed")
+        start = 0 if consumed is None else int(consumed) + 1
+        if latest is None or latest < start:
+            return None
+        return Increment(start, latest)
+
+    def plan(self, increment: Increment) -> None:
+        """Record the range before any of its output is written."""
+        found = self._load()
+        found["plan"] = increment.to_json()
+        self.dir.write(STATE, found)
+
+    def commit(self, increment: Increment, info: dict[str, Any]) -> None:
+        """Mark the range as read and written: the next run starts after it."""
+        self.dir.write(STATE, {"consumed": increment.end, "plan": None, "last": info})
+
+
+def input_commits(spark: SparkSession, upstream: str, increment: Increment) -> list[delta.Commit]:
+    """The input's commits in the range; raises if one of them changed rows in place."""
+    commits = [
+        c for c in delta.history(spark, upstream, since=increment.start - 1) if c.version <= increment.end
+    ]
+    for commit in commits:
+        op = commit.operation or ""
+        if op not in APPEND_OPERATIONS and op not in NO_DATA_OPERATIONS:
+            raise ContractError(
+                f"{upstream} version {commit.version} is a {op}: the layers after bronze read their "
+                "input as append-only (rows changed or deleted in place are not passed on)"
+            )
+    return commits
+
+
+def rows_in(commits: list[delta.Commit]) -> int:
+    """Rows the append commits added (``numOutputRows``)."""
+    return sum(c.rows_appended for c in commits if (c.operation or "") in APPEND_OPERATIONS)
+
+
+def read_range(spark: SparkSession, upstream: str, increment: Increment) -> tuple[DataFrame, int]:
+    """The rows the range appended, and their number from the commits' ``numOutputRows``.
+
+    The count is taken from the Delta log (an independent number, no Spark job). A range
+    starting at version 0 is the whole table as of its end (no change feed needed).
+    """
+    rows = rows_in(input_commits(spark, upstream, increment))
+    if increment.start == 0:
+        return delta.read_table(spark, upstream, increment.end), rows
+    return delta.read_inserts(spark, upstream, increment.start, increment.end), rows
+
+
+def ensure_change_feed(spark: SparkSession, upstream: str) -> None:
+    """Turn on the input's change data feed if a table made elsewhere lacks it.
+
+    Called on a layer's first run, which reads the whole table; later ranges start after
+    that run's end, where the feed is recorded.
+    """
+    if not delta.change_feed_enabled(spark, upstream):
+        delta.enable_change_feed(spark, upstream)
+
+
+def commits_since(spark: SparkSession, table: str, before: int | None) -> list[delta.Commit]:
+    """The commits a run made to ``table`` after version ``before`` (None: since its creation)."""
+    return delta.history(spark, table, since=-1 if before is None else before)

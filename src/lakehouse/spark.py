@@ -15,7 +15,9 @@ cannot be reached, set ``LAKEHOUSE_SPARK_JARS`` to a comma-separated list of loc
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -120,11 +122,12 @@ def active_session() -> SparkSession | None:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    try:
-        from pyspark.sql.connect.session import SparkSession as RemoteSession
-    except ImportError:  # the Connect client's packages are not installed
+    # A Connect session exists only if its module was imported; importing it here would need
+    # the client's packages (and pyspark exits the process when they are missing in `python -c`).
+    module = sys.modules.get("pyspark.sql.connect.session")
+    if module is None:
         return None
-    remote: SparkSession | None = RemoteSession.getActiveSession()  # type: ignore[assignment]
+    remote: SparkSession | None = module.SparkSession.getActiveSession()
     return remote
 
 
@@ -133,14 +136,19 @@ def is_connect(spark: SparkSession) -> bool:
     return type(spark).__module__.startswith("pyspark.sql.connect")
 
 
+# What pyspark's Connect client imports (pyspark[connect]); checked before importing it.
+CONNECT_CLIENT = ("grpc", "grpc_status", "google.rpc", "pandas", "pyarrow")
+
+
 def _connect(remote: str) -> SparkSession:
-    try:
-        from pyspark.sql.connect.session import SparkSession as RemoteSession
-    except ImportError as exc:
+    missing = [m for m in CONNECT_CLIENT if _find_spec(m) is None]
+    if missing:
         raise LakehouseError(
-            f"SPARK_REMOTE is set ({remote}) but the Spark Connect client is not installed: "
-            "pip install 'pyspark[connect]' (lakehouse-etl[connect])"
-        ) from exc
+            f"SPARK_REMOTE is set ({remote}) but the Spark Connect client is not installed "
+            f"(missing {', '.join(missing)}): pip install 'lakehouse-etl[connect]'"
+        )
+    from pyspark.sql.connect.session import SparkSession as RemoteSession
+
     session: SparkSession = RemoteSession.builder.remote(remote).getOrCreate()  # type: ignore[assignment]
     return session
 
@@ -210,3 +218,10 @@ def _remember_delta_jars(jars: str) -> None:
         cache.write_text(jars, encoding="utf-8")
     except OSError:  # a read-only home only costs the next start a resolution
         pass
+
+
+def _find_spec(module: str) -> object | None:
+    try:
+        return importlib.util.find_spec(module)
+    except (ImportError, ValueError):  # a parent package is missing
+        return None

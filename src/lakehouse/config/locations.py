@@ -79,15 +79,14 @@ class StorageConfig:
         return join_path(self.root, LOCKS_TABLE)
 
 
-# State files are written by the driver's Python: these schemes name folders it can open.
-_OPENABLE_SCHEMES = ("file:", "dbfs:/Volumes/", "dbfs:/")
-
-
 def driver_can_open(path: str) -> bool:
-    """True for a local path, ``file:`` URI, Volume (``/Volumes/...``) or DBFS FUSE path."""
+    """True for a local path (a Volume, ``/Volumes/...``, is one) or a ``file:`` URI.
+
+    State files are written by the driver's Python, which cannot open object store URIs.
+    """
     if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", path) is None:
         return True
-    return path.startswith(_OPENABLE_SCHEMES)
+    return path.startswith("file:")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Files without the JVM gateway: what bronze lists and peeks at, on any session.
 
 Folders the driver can open as files (local folders, ``file:`` URIs, Unity Catalog Volumes
-``/Volumes/...`` and ``/dbfs/...``, both FUSE mounts on Databricks) are read with Python
+``/Volumes/...``, a FUSE mount on Databricks) are read with Python
 (``os.scandir``, ``open``). Other URIs (``abfss://``, ``s3://``, ``gs://``) are listed with
 Spark's ``binaryFile`` source, selecting only path, modification time and length (the file
 content is never read), and peeked at with the ``text`` source. Only the public DataFrame API
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 # Mount points that are files for the driver's Python on Databricks (and plain folders here).
-FUSE_PREFIXES = ("/Volumes/", "/dbfs/", "/Workspace/")
+FUSE_PREFIXES = ("/Volumes/", "/Workspace/")
 
 
 @dataclass(frozen=True)
@@ -42,23 +42,19 @@ class FileEntry:
 def local_path(path: str) -> str | None:
     """The path the driver's Python can open for ``path``, or None for a remote URI.
 
-    ``file:/x`` and ``file:///x`` are ``/x``; ``dbfs:/Volumes/...`` is the Volume's mount;
-    plain paths are taken as they are (made absolute).
+    ``file:/x`` and ``file:///x`` are ``/x``; plain paths (``/Volumes/...`` included) are
+    taken as they are (made absolute).
     """
     if path.startswith("file:"):
         rest = path[len("file:") :]
         return "/" + rest.lstrip("/")
-    if path.startswith("dbfs:/Volumes/"):
-        return path[len("dbfs:") :]
-    if path.startswith("dbfs:/") and os.path.isdir("/dbfs"):
-        return "/dbfs/" + path[len("dbfs:/") :].lstrip("/")
     if _SCHEME.match(path):
         return None
     return os.path.abspath(path)
 
 
 def spark_path(local: str) -> str:
-    """How a local file is named to Spark: ``file:<path>``; Volume and DBFS mounts stay as given."""
+    """How a local file is named to Spark: ``file:<path>``; Volume and workspace paths stay as given."""
     if local.startswith(FUSE_PREFIXES):
         return local
     return "file:" + local

@@ -14,9 +14,10 @@ test run, in plain Python (no Spark), so the files are not a blind snapshot:
   (``bad_type``, ``bad_timestamp``, ``out_of_range``, ``bad_pattern``, ``too_many_fields``,
   ``too_few_fields``, ``duplicate``) or the gold drop rule ``mem_mb > 0`` removes it (the
   ``negative_value`` row and the row whose ``mem_mb`` is empty). From those rows the check
-  recomputes, per device and day, the event count, max ``mem_mb``, min ``battery_pct`` and
-  average ``cpu_pct`` (null tokens ignored), and the ``os_version``/``model`` of the latest
-  configuration snapshot at or before the device's last event of the day; 40 devices x 3 days.
+  recomputes, per device and day, the event count, max ``mem_mb``, min ``battery_pct``, the
+  exact average ``cpu_pct`` (null tokens ignored; decimal, rounded half up to 2 places) and
+  the ``os_version``/``model`` of the latest configuration snapshot at or before the device's
+  last event of the day; 40 devices x 3 days.
 * device_config_history: the record without ``device_id`` and the one with model ``??`` are
   quarantined by silver. Each of the 7 ``device_config_changes`` appears as a closed version
   (old os_version, ``valid_to`` = the new snapshot's time) followed by a version with the new
@@ -39,6 +40,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -193,12 +195,13 @@ def test_expected_files_agree_with_the_samples(samples: Path) -> None:
     assert len(daily) == len(groups) == 120  # 40 devices x 3 days
     for key, rows in groups.items():
         _, events, avg_cpu, max_mem, min_battery, os_version, model = daily[key][1:]
-        cpus = [c for c in (_number(r["cpu_pct"]) for r in rows) if c is not None]
+        cpus = [r["cpu_pct"] for r in rows if r["cpu_pct"] not in NULL_TOKENS]
         batteries = [b for b in (_number(r["battery_pct"]) for r in rows) if b is not None]
         assert events == len(rows), key
         assert max_mem == max(int(r["mem_mb"]) for r in rows), key
         assert min_battery == min(batteries), key
-        assert abs(avg_cpu - sum(cpus) / len(cpus)) <= 0.005 + 1e-9, key
+        exact = sum(Decimal(c) for c in cpus) / len(cpus)  # the mean, rounded half up
+        assert Decimal(str(avg_cpu)) == exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), key
         last_event = max(r["event_ts"] for r in rows)
         valid = [s for s in snapshots[key[0]] if s["snapshot_ts"] <= last_event][-1]
         assert (os_version, model) == (valid["os_version"], valid["model"]), key

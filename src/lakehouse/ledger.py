@@ -1,9 +1,14 @@
-"""The run ledger: one Delta row per run x dataset x layer with status, counts and versions."""
+"""The run ledger: one Delta row per run x dataset x layer with status, counts and versions.
+
+A path (``<root>/_lakehouse_runs``) or a Unity Catalog name (``<catalog>.<ops schema>.lakehouse_runs``).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
+
+from lakehouse.io import delta
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -44,10 +49,9 @@ def record_run(spark: SparkSession, config: PipelineConfig, ctx: RunContext, sum
     ]
     if not rows:
         return
-    frame = spark.createDataFrame(rows, LEDGER_SCHEMA)
-    frame.write.format("delta").mode("append").save(config.storage.runs)
+    delta.append(spark, spark.createDataFrame(rows, LEDGER_SCHEMA), config.storage.runs)
 
 
 def read_ledger(spark: SparkSession, config: PipelineConfig) -> DataFrame:
     """The run ledger as a DataFrame."""
-    return spark.read.format("delta").load(config.storage.runs)
+    return delta.read_table(spark, config.storage.runs)

@@ -99,20 +99,35 @@ def get_spark(
     for key, value in conf.items():
         builder = builder.config(key, value)
 
-    jars = os.environ.get("LAKEHOUSE_SPARK_JARS") or _cached_delta_jars()
-    if jars:
-        builder = builder.config("spark.jars", jars)
-    else:
-        try:
-            from delta import configure_spark_with_delta_pip
-        except ImportError as exc:  # pragma: no cover
-            raise LakehouseError("delta-spark is not installed: install lakehouse-etl[spark]") from exc
-        builder = configure_spark_with_delta_pip(builder)
+    jar_conf = delta_jar_conf()
+    for key, value in jar_conf.items():
+        builder = builder.config(key, value)
+    jars = jar_conf.get("spark.jars")
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     if not jars:
         _remember_delta_jars(session.sparkContext.getConf().get("spark.jars", ""))
     return session
+
+
+def delta_jar_conf() -> dict[str, str]:
+    """How a Spark JVM started here gets Delta's jars: ``spark.jars`` when known, else packages.
+
+    ``LAKEHOUSE_SPARK_JARS`` or the jar list remembered from an earlier start (no Ivy, no
+    network); otherwise the ``spark.jars.packages`` coordinate delta-spark's pip helper picks
+    for the installed pyspark. Used for local sessions and the local Spark Connect server.
+    """
+    jars = os.environ.get("LAKEHOUSE_SPARK_JARS") or _cached_delta_jars()
+    if jars:
+        return {"spark.jars": jars}
+    try:
+        from delta import configure_spark_with_delta_pip
+        from pyspark.sql import SparkSession
+    except ImportError as exc:  # pragma: no cover
+        raise LakehouseError("delta-spark is not installed: install lakehouse-etl[spark]") from exc
+    builder = configure_spark_with_delta_pip(SparkSession.Builder())  # a builder starts nothing
+    options: dict[str, str] = getattr(builder, "_options", {})
+    return {k: v for k, v in options.items() if k == "spark.jars.packages"}
 
 
 def active_session() -> SparkSession | None:

@@ -9,10 +9,11 @@ in the ledger. A plan left without a commit by a killed run is replayed first, u
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lakehouse.bronze import writer
+from lakehouse.bronze import autoloader, writer
 from lakehouse.bronze.checkpoint import Batch, Checkpoint, LedgerState
 from lakehouse.bronze.listing import diff_files, list_landing
 from lakehouse.bronze.readers import first_line, inspect_files
@@ -53,6 +54,10 @@ def ingest(
     ``exc.result`` holding what the batches before the failure did.
     """
     source = dataset.source
+    if autoloader.engine(source, os.environ) == autoloader.AUTOLOADER:
+        from lakehouse.bronze.stream import ingest_with_autoloader
+
+        return ingest_with_autoloader(spark, dataset, config, ctx)
     if not files.exists(spark, source.path):
         raise IngestionError(f"landing path {source.path} does not exist", dataset=dataset.name)
     location = config.storage.checkpoint(BRONZE, dataset.name)

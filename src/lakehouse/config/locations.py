@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lakehouse.config.node import Node
 from lakehouse.constants import (
+    BRONZE,
     CHECKPOINTS,
     EXPECTATIONS_TABLE,
     GOLD,
@@ -25,6 +26,7 @@ from lakehouse.constants import (
     LOCKS_TABLE,
     QUARANTINE_SUFFIX,
     RUNS_TABLE,
+    SILVER,
 )
 
 
@@ -46,11 +48,19 @@ def absolute(path: str) -> str:
     return os.path.abspath(path)
 
 
+OPS = "ops"
+# The schemas of storage.tables: one per layer, plus ``ops`` for the ledger, lock and metrics.
+TABLE_SCHEMAS = (BRONZE, SILVER, GOLD, OPS)
+
+
 @dataclass(frozen=True)
 class StorageConfig:
-    """Where tables live: ``<root>/bronze/<dataset>`` and so on (see the README), and where the
-    layers keep their state (``checkpoints``, default ``<root>/_checkpoints``).
+    """Where tables live and where the layers keep their state.
 
+    Tables are paths under ``root`` (``<root>/bronze/<dataset>`` and so on, see the README), or
+    Unity Catalog names ``<catalog>.<schema>.<table>`` when ``catalog`` is set
+    (``storage.tables``), one schema per layer plus ``ops`` (run ledger, run lock, expectation
+    metrics). State lives under ``checkpoints`` (default ``<root>/_checkpoints``).
     ``external_paths``: absolute locations outside the root where ``paths.*`` may still
     point (empty: every table lives under the root).
     """
@@ -59,24 +69,40 @@ class StorageConfig:
     landing: str
     checkpoints: str = ""
     external_paths: tuple[str, ...] = ()
+    catalog: str | None = None
+    schemas: dict[str, str] = field(default_factory=dict)
+
+    def name(self, schema: str, table: str) -> str:
+        """``<catalog>.<schema of the layer>.<table>`` (only with a catalog)."""
+        return f"{self.catalog}.{self.schemas.get(schema, schema)}.{table}"
 
     def table(self, layer: str, name: str) -> str:
+        if self.catalog:
+            return self.name(layer, name)
         return join_path(self.root, f"{layer}/{name}")
 
     def checkpoint(self, layer: str, name: str) -> str:
-        """A layer's state folder for one dataset, under ``checkpoints`` (default ``<root>/_checkpoints``)."""
+        """A layer's state folder for one dataset, under ``checkpoints``."""
         base = self.checkpoints or join_path(self.root, CHECKPOINTS)
         return join_path(base, f"{layer}/{name}")
+
+    def _side(self, table: str, path: str) -> str:
+        return self.name(OPS, table) if self.catalog else join_path(self.root, path)
 
     @property
     def runs(self) -> str:
         """The run ledger."""
-        return join_path(self.root, RUNS_TABLE)
+        return self._side("lakehouse_runs", RUNS_TABLE)
 
     @property
     def locks(self) -> str:
         """The run lock table (one lease per pipeline), beside the ledger."""
-        return join_path(self.root, LOCKS_TABLE)
+        return self._side("lakehouse_locks", LOCKS_TABLE)
+
+    @property
+    def metrics(self) -> str:
+        """The expectation metrics table."""
+        return self._side("lakehouse_expectations", f"{GOLD}/{EXPECTATIONS_TABLE}")
 
 
 def driver_can_open(path: str) -> bool:
@@ -130,7 +156,7 @@ def side_tables(storage: StorageConfig, top: Node) -> list[Location]:
     return [
         Location("the run ledger", storage.runs, top),
         Location("the run lock table", storage.locks, top),
-        Location("the expectation metrics table", storage.table(GOLD, EXPECTATIONS_TABLE), top),
+        Location("the expectation metrics table", storage.metrics, top),
     ]
 
 

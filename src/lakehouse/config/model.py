@@ -24,11 +24,13 @@ from lakehouse.config.locations import (
 )
 from lakehouse.config.names import check_external, check_name, check_relative
 from lakehouse.config.node import Node, Origins
+from lakehouse.config.tables import check_root, parse_tables, table_name
 from lakehouse.constants import BRONZE, CHECKPOINTS, GOLD, QUARANTINE_SUFFIX, SILVER
 from lakehouse.errors import ConfigError
 
 FORMATS = ("csv", "json", "orc", "parquet")
 EVOLUTION_MODES = ("addNewColumns", "rescue", "failOnNewColumns", "none")
+ENGINES = ("auto", "files", "autoloader")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class SourceConfig:
     pattern: str | None = None
     on_bad_file: str = "rescue"
     on_file_change: str = "reingest"
+    engine: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ _SOURCE_KEYS = frozenset(
         "pattern",
         "on_bad_file",
         "on_file_change",
+        "engine",
     }
 )
 
@@ -129,6 +133,7 @@ def parse_source(node: Node, landing: str, dataset: str) -> SourceConfig:
         pattern=node.get_str("pattern", None),
         on_bad_file=node.get_str("on_bad_file", "rescue", choices=("rescue", "fail")),
         on_file_change=node.get_str("on_file_change", "reingest", choices=("reingest", "fail")),
+        engine=node.get_str("engine", "auto", choices=ENGINES),
     )
 
 
@@ -160,8 +165,13 @@ def parse_dataset(name: str, node: Node, storage: StorageConfig) -> DatasetConfi
     if not paths.missing:
         paths.check_keys(frozenset({"bronze", "silver", "quarantine"}))
 
-    def table_path(key: str, default: str) -> str:
-        relative = check_relative(paths.child(key), paths.get_str(key, default), storage.external_paths)
+    def table_ref(key: str, layer: str, table: str) -> str:
+        """``paths.<key>``: a table name when it is one (see :func:`table_name`), else a path."""
+        value = paths.get_str(key, None)
+        named = table_name(storage, paths.child(key), value, layer, table)
+        if named is not None:
+            return named
+        relative = check_relative(paths.child(key), value or f"{layer}/{table}", storage.external_paths)
         return join_path(storage.root, relative)
 
     return DatasetConfig(
@@ -169,9 +179,9 @@ def parse_dataset(name: str, node: Node, storage: StorageConfig) -> DatasetConfi
         source=source,
         contract=contract,
         gold=gold,
-        bronze_path=table_path(BRONZE, f"{BRONZE}/{name}"),
-        silver_path=table_path(SILVER, f"{SILVER}/{name}"),
-        quarantine_path=table_path("quarantine", f"{SILVER}/{name}{QUARANTINE_SUFFIX}"),
+        bronze_path=table_ref(BRONZE, BRONZE, name),
+        silver_path=table_ref(SILVER, SILVER, name),
+        quarantine_path=table_ref("quarantine", SILVER, f"{name}{QUARANTINE_SUFFIX}"),
     )
 
 
@@ -198,18 +208,22 @@ _PIPELINE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
 def parse_storage(store: Node) -> StorageConfig:
-    """The ``storage`` section: root, landing folder and the allowed external locations."""
+    """The ``storage`` section: root, landing folder, checkpoints, external locations, table names."""
     if not store.missing:
-        store.check_keys(frozenset({"root", "landing", "checkpoints", "external_paths"}))
+        store.check_keys(frozenset({"root", "landing", "checkpoints", "external_paths", "tables"}))
+    check_root(store, store.get_str("root", "./_lakehouse"))
     root = absolute(store.get_str("root", "./_lakehouse"))
     landing = store.get_str("landing", None)
     given = store.get_str("checkpoints", None)
     external = tuple(check_external(n, str(n.value)) for n in store.child("external_paths").elements())
+    catalog, schemas = parse_tables(store)
     storage = StorageConfig(
         root=root,
         landing=absolute(landing) if landing else join_path(root, "landing"),
         checkpoints=absolute(given) if given else join_path(root, CHECKPOINTS),
         external_paths=external,
+        catalog=catalog,
+        schemas=schemas,
     )
     if not driver_can_open(storage.checkpoints):
         raise store.child("checkpoints").error(

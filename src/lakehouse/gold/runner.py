@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pyspark.sql import SparkSession
 
-from lakehouse.constants import EXPECTATIONS_TABLE, GOLD, QUARANTINE_SUFFIX
+from lakehouse.constants import GOLD, QUARANTINE_SUFFIX
 from lakehouse.errors import LakehouseError, PublishError, QualityError
 from lakehouse.gold.wap import Target, publish_batch
 from lakehouse.io import delta
@@ -33,7 +33,7 @@ def target_of(config: PipelineConfig, dataset: str, table: str) -> Target:
     return Target(
         dataset=dataset,
         path=config.storage.table(GOLD, table),
-        metrics_path=config.storage.table(GOLD, EXPECTATIONS_TABLE),
+        metrics_path=config.storage.metrics,
         quarantine_path=config.storage.table(GOLD, f"{table}{QUARANTINE_SUFFIX}"),
         resolve=lambda name: config.storage.table(GOLD, name),
     )

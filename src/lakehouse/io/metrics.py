@@ -1,10 +1,12 @@
-"""The expectation metrics table: one Delta row per rule and batch (``<root>/gold/_expectations``)."""
+"""The expectation metrics table: one Delta row per rule and batch (a path or a table name)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
+
+from lakehouse.io import delta
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -44,4 +46,4 @@ def write_metrics(
         )
         for r in results
     ]
-    spark.createDataFrame(rows, METRICS_SCHEMA).write.format("delta").mode("append").save(path)
+    delta.append(spark, spark.createDataFrame(rows, METRICS_SCHEMA), path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from lakehouse.config.cdc import CdcSpec
 from lakehouse.config.expectations import Expectation, names_unique, parse_expectation
 from lakehouse.config.names import check_name, check_names, check_query, check_table_name
 from lakehouse.config.node import Node
@@ -55,6 +56,7 @@ class GoldSpec:
     transforms: tuple[TransformStep, ...] = ()
     expectations: tuple[Expectation, ...] = ()
     scd2: Scd2Spec | None = None
+    cdc: CdcSpec | None = None  # a change feed (lakehouse.gold.cdc.publish_changes applies it)
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,12 @@ def test_delta_and_test_profile_configured(spark, tmp_path) -> None:
 
 @pytest.mark.slow
 def test_later_starts_skip_ivy_and_stay_quiet(spark, tmp_path) -> None:
-    from lakehouse.spark import _jar_cache_file
+    from lakehouse.spark_jars import cache_file, installed_versions
 
-    cache = _jar_cache_file()
-    assert cache is not None and cache.is_file()
+    pyspark_version, delta_version = installed_versions()
+    assert delta_version is not None
+    cache = cache_file(pyspark_version, delta_version)
+    assert cache.is_file()
     assert "delta-spark" in cache.read_text()
     code = (
         "from lakehouse.spark import get_spark; s = get_spark(profile='test'); "

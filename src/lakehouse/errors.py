@@ -48,6 +48,10 @@ class LakehouseError(Exception):
         return (_rebuild, (type(self), self.args, dict(self.__dict__)))
 
 
+class SparkSetupError(LakehouseError):
+    """A local Spark session cannot be set up: Java, or Delta Lake's jars, are not usable."""
+
+
 class ConfigError(LakehouseError):
     """A configuration file is missing, unreadable or holds a wrong value.
 

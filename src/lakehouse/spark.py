@@ -7,10 +7,11 @@ then; else a local classic session with Delta. This is the only module that touc
 classic session's JVM side (log level, the jar list Ivy resolved), and only for sessions it
 built itself.
 
-Delta's jars are resolved from Maven Central by Spark's Ivy resolver on the first local start
-(``delta.configure_spark_with_delta_pip``) and cached in ``~/.ivy2*``. Where Maven Central
-cannot be reached, set ``LAKEHOUSE_SPARK_JARS`` to a comma-separated list of local jar files
-(for example fetched once with ``mvn dependency:copy``) and no resolution happens.
+A local session starts with Delta's jars given as ``spark.jars``: from
+``LAKEHOUSE_SPARK_JARS``, from the list remembered after the first start, or resolved once
+from Maven Central by Spark's Ivy resolver in a separate short JVM whose report is not shown
+(see :mod:`lakehouse.spark_jars`, which also falls back to the newest published Delta jar
+when the installed delta-spark's jar is not on Maven Central).
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import importlib.util
 import os
 import sys
 from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lakehouse.errors import LakehouseError
+from lakehouse.errors import LakehouseError, SparkSetupError
+from lakehouse.log import get_logger
+from lakehouse.spark_jars import resolve_delta_jars
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -96,38 +98,31 @@ def get_spark(
     conf.update(settings.conf if settings else {})
     conf.update(extra_conf or {})
     conf.setdefault("spark.driver.extraJavaOptions", _log4j_options())
+    # Delta (and any spark.jars.packages) is resolved here, outside the session, so the
+    # session starts from jar files and Ivy's report never reaches the console.
+    jars = resolve_delta_jars(conf, log=get_logger("lakehouse.spark"))
+    conf.pop("spark.jars.packages", None)
+    conf["spark.jars"] = _join_jars(conf.get("spark.jars"), jars.jars)
     for key, value in conf.items():
         builder = builder.config(key, value)
-
-    jar_conf = delta_jar_conf()
-    for key, value in jar_conf.items():
-        builder = builder.config(key, value)
-    jars = jar_conf.get("spark.jars")
-    session = builder.getOrCreate()
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:
+        if "JAVA_GATEWAY_EXITED" not in str(exc):
+            raise
+        raise SparkSetupError(
+            "the Spark JVM exited before it started (its own message is above): check Java "
+            "with `lakehouse doctor` (Spark needs Java 17 or later; JAVA_HOME must point to it)"
+        ) from None
     session.sparkContext.setLogLevel("ERROR")
-    if not jars:
-        _remember_delta_jars(session.sparkContext.getConf().get("spark.jars", ""))
     return session
 
 
 def delta_jar_conf() -> dict[str, str]:
-    """How a Spark JVM started here gets Delta's jars: ``spark.jars`` when known, else packages.
-
-    ``LAKEHOUSE_SPARK_JARS`` or the jar list remembered from an earlier start (no Ivy, no
-    network); otherwise the ``spark.jars.packages`` coordinate delta-spark's pip helper picks
-    for the installed pyspark. Used for local sessions and the local Spark Connect server.
+    """``spark.jars`` with Delta's jars for a Spark JVM started here (e.g. the local Spark Connect
+    server of scripts/test-connect.sh), found as for a local session (:mod:`lakehouse.spark_jars`).
     """
-    jars = os.environ.get("LAKEHOUSE_SPARK_JARS") or _cached_delta_jars()
-    if jars:
-        return {"spark.jars": jars}
-    try:
-        from delta import configure_spark_with_delta_pip
-        from pyspark.sql import SparkSession
-    except ImportError as exc:  # pragma: no cover
-        raise LakehouseError("delta-spark is not installed: install lakehouse-etl[spark]") from exc
-    builder = configure_spark_with_delta_pip(SparkSession.Builder())  # a builder starts nothing
-    options: dict[str, str] = getattr(builder, "_options", {})
-    return {k: v for k, v in options.items() if k == "spark.jars.packages"}
+    return {"spark.jars": resolve_delta_jars({}, log=get_logger("lakehouse.spark")).jars}
 
 
 def active_session() -> SparkSession | None:
@@ -168,6 +163,10 @@ def _connect(remote: str) -> SparkSession:
     return session
 
 
+def _join_jars(*lists: str | None) -> str:
+    return ",".join(j for part in lists if part for j in part.split(",") if j)
+
+
 def _submitted_session(
     session_cls: type[SparkSession], settings: SparkSettings | None, extra_conf: dict[str, str] | None
 ) -> SparkSession:
@@ -190,49 +189,6 @@ def _submitted_session(
             f"spark.sql.catalog.spark_catalog={DELTA_CONF['spark.sql.catalog.spark_catalog']}"
         )
     return session
-
-
-def _jar_cache_file() -> Path | None:
-    """Where the resolved Delta jar list for this pyspark/delta-spark pair is remembered."""
-    try:
-        from importlib.metadata import version
-
-        import pyspark
-
-        key = f"pyspark-{pyspark.__version__}-delta-{version('delta-spark')}"
-    except Exception:  # no delta-spark distribution: nothing to remember
-        return None
-    base = os.environ.get("LAKEHOUSE_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "lakehouse"
-    )
-    return Path(base) / f"delta-jars-{key}.txt"
-
-
-def _cached_delta_jars() -> str | None:
-    """The jar list Ivy resolved on an earlier start, if every jar is still on disk.
-
-    Starting with ``spark.jars`` instead of ``spark.jars.packages`` skips Ivy: no network,
-    a faster start, and no resolver report printed over the run's own output.
-    """
-    cache = _jar_cache_file()
-    if cache is None or not cache.is_file():
-        return None
-    jars = [j for j in cache.read_text(encoding="utf-8").split(",") if j]
-    paths = [j.removeprefix("file://") for j in jars]
-    if not jars or not all(os.path.isfile(p) for p in paths):
-        return None
-    return ",".join(jars)
-
-
-def _remember_delta_jars(jars: str) -> None:
-    cache = _jar_cache_file()
-    if cache is None or "delta" not in jars:
-        return
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(jars, encoding="utf-8")
-    except OSError:  # a read-only home only costs the next start a resolution
-        pass
 
 
 def _find_spec(module: str) -> object | None:

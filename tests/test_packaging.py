@@ -104,6 +104,9 @@ def test_wheel_keeps_spark_optional(built: tuple[Path, Path]) -> None:
     assert all('extra == "spark"' in r for r in spark_reqs), spark_reqs
     assert "lakehouse/py.typed" in names
     assert "lakehouse/resources/log4j2.properties" in names
+    templates = "lakehouse/scaffold/templates/"  # lakehouse init's project
+    assert f"{templates}conf/pipelines/pipeline.yml" in names
+    assert f"{templates}tests/test_pipeline.py.tmpl" in names and f"{templates}gitignore" in names
     assert "lakehouse = lakehouse.cli:main" in entry_points
     assert "lakehouse-job = lakehouse.orchestration:console_job" in entry_points
 

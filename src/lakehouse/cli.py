@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from lakehouse.constants import LAYERS
@@ -29,8 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     def add_config(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--config",
-            default=os.environ.get("LAKEHOUSE_CONFIG", DEFAULT_CONFIG),
-            help=f"pipeline YAML (default: $LAKEHOUSE_CONFIG or {DEFAULT_CONFIG})",
+            default=os.environ.get("LAKEHOUSE_CONFIG") or _default_config(),
+            help="pipeline YAML (default: $LAKEHOUSE_CONFIG, else the only file in conf/pipelines/, "
+            f"else {DEFAULT_CONFIG})",
         )
         p.add_argument(
             "--env",
@@ -49,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     add_config(check)
     check.add_argument("--json", action="store_true")
 
+    init = sub.add_parser("init", help="create a new project that runs right away")
+    init.add_argument("dir", nargs="?", default=".", help="folder to create it in (default: here)")
+    init.add_argument("--name", help="pipeline name (default: the folder's name)")
+
     notebook = sub.add_parser("notebook", help="Databricks-source notebooks, run locally")
     nb_sub = notebook.add_subparsers(dest="notebook_command", required=True)
     nb_run = nb_sub.add_parser("run", help="run a notebook with local Spark and a dbutils stand-in")
@@ -57,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
         "--param", action="append", default=[], metavar="KEY=VALUE", help="widget value (repeatable)"
     )
     return parser
+
+
+def _default_config() -> str:
+    """The only pipeline in ``conf/pipelines/`` (a project made by ``init``), else the sample's."""
+    found = sorted(Path("conf/pipelines").glob("*.yml")) if Path("conf/pipelines").is_dir() else []
+    return str(found[0]) if len(found) == 1 else DEFAULT_CONFIG
 
 
 def _layers(choice: str) -> tuple[str, ...]:
@@ -128,6 +140,20 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_init(args: argparse.Namespace) -> int:
+    from lakehouse.scaffold import create_project
+    from lakehouse.spark_jars import distribution_name
+
+    folder = Path(args.dir)
+    project = create_project(folder, args.name, dist=distribution_name())
+    print(f"created pipeline {project.pipeline!r} in {folder} ({len(project.files)} files)")
+    for path in project.files:
+        print(f"  {path.relative_to(folder)}")
+    go = f"cd {folder} && " if folder != Path(".") else ""
+    print(f"next: {go}lakehouse doctor && lakehouse run && python -m pytest tests")
+    return EXIT_OK
+
+
 def _cmd_notebook(args: argparse.Namespace) -> int:
     from lakehouse.log import configure_logging
     from lakehouse.notebooks import run_notebook
@@ -149,7 +175,12 @@ def _cmd_notebook(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lakehouse`` console script."""
     args = _parser().parse_args(argv)
-    handlers = {"run": _cmd_run, "validate-config": _cmd_validate, "notebook": _cmd_notebook}
+    handlers = {
+        "run": _cmd_run,
+        "validate-config": _cmd_validate,
+        "init": _cmd_init,
+        "notebook": _cmd_notebook,
+    }
     try:
         return handlers[args.command](args)
     except ConfigError as exc:

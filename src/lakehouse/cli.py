@@ -51,6 +51,15 @@ def _parser() -> argparse.ArgumentParser:
     add_config(check)
     check.add_argument("--json", action="store_true")
 
+    infer = sub.add_parser("infer-contract", help="draft a dataset's contract from its landed files")
+    add_config(infer)
+    infer.add_argument("--dataset", required=True, help="a dataset of the pipeline")
+    infer.add_argument(
+        "--sample-files", type=int, default=20, metavar="N", help="profile the N newest files (default 20)"
+    )
+    infer.add_argument("--out", help="write the draft to this file (default: print it)")
+    infer.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+
     init = sub.add_parser("init", help="create a new project that runs right away")
     init.add_argument("dir", nargs="?", default=".", help="folder to create it in (default: here)")
     init.add_argument("--name", help="pipeline name (default: the folder's name)")
@@ -154,6 +163,39 @@ def _cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_infer(args: argparse.Namespace) -> int:
+    from lakehouse.config import load_config
+    from lakehouse.infer import check, draft_contract, render
+    from lakehouse.log import configure_logging
+    from lakehouse.scaffold import docs_location
+    from lakehouse.spark import get_spark
+    from lakehouse.spark_jars import distribution_name
+
+    if args.sample_files < 1:
+        raise ConfigError("--sample-files must be at least 1", found=args.sample_files, expected="N >= 1")
+    out = Path(args.out) if args.out else None
+    if out is not None and out.exists() and not args.force:
+        raise ConfigError("file exists (use --force to overwrite it)", key_path="--out", found=str(out))
+    configure_logging()
+    config = load_config(args.config, args.env)
+    dataset = config.dataset(args.dataset)
+    draft = draft_contract(get_spark(config.spark), dataset, args.sample_files)
+    text = render(draft, docs_location(distribution_name()))
+    check(text, str(out or "<draft>"))
+    if out is None:
+        print(text, end="")
+        return EXIT_OK
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    relative = os.path.relpath(out.resolve(), Path(args.config).resolve().parent)
+    print(
+        f"wrote {out}: {len(draft.columns)} columns from {draft.sample.rows} rows in "
+        f"{len(draft.sample.files)} files. Review it, then give the dataset "
+        f"`contract: {relative}` in {args.config}"
+    )
+    return EXIT_OK
+
+
 def _cmd_notebook(args: argparse.Namespace) -> int:
     from lakehouse.log import configure_logging
     from lakehouse.notebooks import run_notebook
@@ -179,6 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": _cmd_run,
         "validate-config": _cmd_validate,
         "init": _cmd_init,
+        "infer-contract": _cmd_infer,
         "notebook": _cmd_notebook,
     }
     try:

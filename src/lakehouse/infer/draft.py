@@ -56,7 +56,7 @@ def draft_contract(spark: SparkSession, dataset: DatasetConfig, sample_files: in
     draft = Draft(dataset.name, dataset.source.path, sample, columns, *_tokens(stats, columns))
     _keys_and_values(cleaned(df, data_columns(df)), draft, stats)
     for col, s in zip(columns, stats, strict=True):
-        if col.type == "string" and col.allowed is None and col.name not in draft.primary_key:
+        if col.type == "string" and col.allowed is None:
             col.pattern = code_pattern(s)
             if col.pattern:
                 col.notes["pattern"] = f"every value has the same shape ({s.get('vmin')} .. {s.get('vmax')})"

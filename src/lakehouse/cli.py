@@ -60,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
     infer.add_argument("--out", help="write the draft to this file (default: print it)")
     infer.add_argument("--force", action="store_true", help="overwrite --out if it exists")
 
+    doctor = sub.add_parser("doctor", help="check Java, Spark/Delta jars, storage and secrets; no Spark")
+    doctor.add_argument("--config", help="pipeline YAML (default: as for run, if it exists)")
+    doctor.add_argument(
+        "--env", default=os.environ.get("LAKEHOUSE_ENV", "local"), help="overlay (default: local)"
+    )
+    doctor.add_argument("--json", action="store_true", help="print the checks as one JSON object")
+
     init = sub.add_parser("init", help="create a new project that runs right away")
     init.add_argument("dir", nargs="?", default=".", help="folder to create it in (default: here)")
     init.add_argument("--name", help="pipeline name (default: the folder's name)")
@@ -196,6 +203,21 @@ def _cmd_infer(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from lakehouse.doctor import diagnose, report
+
+    explicit = args.config is not None
+    path = args.config or os.environ.get("LAKEHOUSE_CONFIG") or _default_config()
+    checks = diagnose(path, args.env or None, explicit=explicit or "LAKEHOUSE_CONFIG" in os.environ)
+    failed = any(c.blocks_run for c in checks)
+    if args.json:
+        print(json.dumps({"ok": not failed, "checks": [c.to_dict() for c in checks]}))
+    else:
+        print(f"lakehouse doctor ({path}, env {args.env or 'none'})")
+        print(report(checks))
+    return EXIT_FAILED if failed else EXIT_OK
+
+
 def _cmd_notebook(args: argparse.Namespace) -> int:
     from lakehouse.log import configure_logging
     from lakehouse.notebooks import run_notebook
@@ -222,6 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "validate-config": _cmd_validate,
         "init": _cmd_init,
         "infer-contract": _cmd_infer,
+        "doctor": _cmd_doctor,
         "notebook": _cmd_notebook,
     }
     try:

@@ -49,6 +49,8 @@ _RESOLVER_KEYS = (
     "spark.jars.ivySettings",
 )
 _UNRESOLVED = re.compile(r"unresolved dependency: ([^\]\n]+)")
+# What spark-submit's launcher prints when it cannot run Java at all.
+_JAVA_TROUBLE = re.compile(r"bin/java|JAVA_HOME|java: (command )?not found|UnsupportedClassVersionError")
 
 
 @dataclass(frozen=True)
@@ -280,6 +282,11 @@ def resolve_delta_jars(
     ivy_name = f"io.delta#{delta_artifact(pyspark_version, delta_version)};{delta_version}"
     if result.jars is None and result.unresolved and ivy_name in result.unresolved:
         package, note, result = _fall_back(pyspark_version, delta_version, conf, extra, result)
+    if result.jars is None and _JAVA_TROUBLE.search(result.output):
+        raise SparkSetupError(
+            f"Spark's JVM could not start: {result.cause()}. Fix: install Java 17 or later and point "
+            "JAVA_HOME to it, or unset JAVA_HOME to use java on PATH (`lakehouse doctor` checks it)"
+        )
     if result.jars is None:
         raise SparkSetupError(
             f"Spark could not start with Delta Lake ({wanted}): {result.cause()}. "

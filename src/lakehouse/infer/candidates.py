@@ -27,6 +27,10 @@ DATE_FORMATS = (
     "d/M/yyyy",
     "M/d/yyyy",
     "d.M.yyyy",
+    "MMM d yyyy",
+    "MMM d, yyyy",
+    "d MMM yyyy",
+    "dd-MMM-yyyy",
 )
 TIMESTAMP_FORMATS = (
     "yyyy-MM-dd HH:mm:ss",
@@ -39,6 +43,8 @@ TIMESTAMP_FORMATS = (
     "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
     "yyyy-MM-dd HH:mm",
     "yyyy-MM-dd'T'HH:mm",
+    "yyyy/MM/dd HH:mm:ss",
+    "yyyy/MM/dd HH:mm",
     "dd/MM/yyyy HH:mm:ss",
     "MM/dd/yyyy HH:mm:ss",
     "dd.MM.yyyy HH:mm:ss",

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from lakehouse.infer.candidates import BOOLEAN_PAIRS, DATE_FORMATS, TIMESTAMP_FORMATS, typed_source_type
 from lakehouse.infer.profile import ColumnStats
 
-NUMERIC = ("tinyint", "smallint", "int", "bigint", "float", "double")
+INTEGRAL = ("tinyint", "smallint", "int", "bigint")
+NUMERIC = (*INTEGRAL, "float", "double")
 WRITTEN = {"bigint": "long", "smallint": "short", "tinyint": "byte"}
 MAX_ALLOWED = 12
 MAX_PATTERN_LENGTH = 64
@@ -93,7 +94,7 @@ def _text_type(col: ColumnDraft, s: ColumnStats, nonnull: int) -> None:
     if get("plain") == nonnull and scale == get("scale_min") and (get("int_digits") or 0) + scale <= 36:
         precision = min(38, max(10, (get("int_digits") or 0) + scale + 2))
         col.type = f"decimal({precision},{scale})"
-        col.notes["type"] = f"every value has {scale} decimal places, {span}"
+        col.notes["type"] = f"every value has {scale} decimal place{'s' if scale != 1 else ''}, {span}"
         return
     if fails["double"] == 0:
         col.type, col.notes["type"] = "double", f"decimal numbers, {span}"
@@ -140,8 +141,20 @@ def column_draft(s: ColumnStats, rows: int, name: str) -> ColumnDraft:
         f"{s.nulls} of {rows} rows null" if s.nulls else f"never null in {rows} rows"
     ) + (f" (null tokens seen: {', '.join(repr(t) for t in s.tokens)})" if s.tokens else "")
     if col.numeric and nonnull:
-        _range(col, s, nonnull)
+        _range(col, s)
     return col
+
+
+def id_like(name: str) -> bool:
+    """Names that say "identifier": id, *_id, *_key, *_code, *_no."""
+    return name in ("id", "key") or name.endswith(("_id", "_key", "_code", "_no")) or name.startswith("id_")
+
+
+def drop_range(col: ColumnDraft, why: str) -> None:
+    """No range for a column whose values are identifiers (they grow)."""
+    if col.min is not None or col.max is not None:
+        col.min = col.max = None
+        col.notes["range"] = col.notes["range"].split(";")[0] + f"; {why}: no range"
 
 
 def _bound(value: float, up: bool) -> float:
@@ -153,15 +166,12 @@ def _bound(value: float, up: bool) -> float:
     return power if up else -power
 
 
-def _range(col: ColumnDraft, s: ColumnStats, nonnull: int) -> None:
+def _range(col: ColumnDraft, s: ColumnStats) -> None:
     low, high = s.get("num_min"), s.get("num_max")
     if low is None or high is None or any(map(math.isnan, (low, high))) or math.isinf(high - low):
         return
-    integral = col.type in ("tinyint", "smallint", "int", "bigint")
-    if integral and s.nulls == 0 and nonnull >= 20 and (s.get("approx") or 0) >= 0.95 * nonnull:
-        col.notes["range"] = (
-            f"observed {number_text(low)} .. {number_text(high)}, all distinct: an identifier, no range"
-        )
+    if col.type in INTEGRAL and id_like(col.name):
+        col.notes["range"] = f"observed {_span(low, high)}; an identifier: no range"
         return
     col.min, col.max = _bound(low, up=False), _bound(high, up=True)
     col.notes["range"] = (

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 
 from lakehouse.contracts import ColumnSpec
 from lakehouse.infer.candidates import typed_source_type
-from lakehouse.infer.decide import MAX_ALLOWED, ColumnDraft, code_pattern, column_draft, column_name
+from lakehouse.infer.decide import (
+    MAX_ALLOWED,
+    ColumnDraft,
+    code_pattern,
+    column_draft,
+    column_name,
+    drop_range,
+    id_like,
+)
 from lakehouse.infer.profile import (
     ColumnStats,
     Sample,
@@ -105,17 +113,15 @@ def _keys_and_values(df: object, draft: Draft, stats: list[ColumnStats]) -> None
     unique_singles = [k for k in unique if len(k) == 1]
     chosen = unique_singles or [k for k in unique if len(k) == 2]
     named = [[columns[i].name for i in key] for key in chosen]
-    named.sort(key=lambda names: (not any(_id_like(n) for n in names), len(names)))
+    named.sort(key=lambda names: (not any(id_like(n) for n in names), len(names)))
     if named:
         draft.primary_key, draft.other_keys = named[0], named[1:4]
+    if len(draft.primary_key) == 1:
+        drop_range(next(c for c in columns if c.name == draft.primary_key[0]), "the primary key")
     for i, found in values.items():
         col = columns[i]
         nonnull = rows - stats[i].nulls
-        if col.name in draft.primary_key or len(found) > MAX_ALLOWED or nonnull < 2 * len(found):
+        if draft.primary_key == [col.name] or len(found) > MAX_ALLOWED or nonnull < 2 * len(found):
             continue
         col.allowed = found
         col.notes["allowed"] = f"{len(found)} distinct values in {nonnull}: a new value will be quarantined"
-
-
-def _id_like(name: str) -> bool:
-    return name == "id" or name.endswith(("_id", "_key", "_code")) or name.startswith("id_")

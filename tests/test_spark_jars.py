@@ -72,6 +72,15 @@ def test_missing_explicit_jar_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path
     monkeypatch.setenv("LAKEHOUSE_SPARK_JARS", f"{present},{tmp_path / 'missing.jar'}")
     with pytest.raises(SparkSetupError, match=r"missing\.jar, which does not exist"):
         resolve_delta_jars({})
+    monkeypatch.setenv("LAKEHOUSE_SPARK_JARS", str(tmp_path / "nothing-*.jar"))
+    with pytest.raises(SparkSetupError, match=r"nothing-\*\.jar, which matches no file"):
+        resolve_delta_jars({})
+    # a glob (as the dev container sets it) expands to the files it matches
+    (tmp_path / "io.delta_delta-spark_4.2_2.13-4.4.0.jar").write_bytes(b"")
+    monkeypatch.setenv("LAKEHOUSE_SPARK_JARS", f"{tmp_path}/*.jar")
+    found = resolve_delta_jars({})
+    assert found.source == "env" and found.package == "io.delta:delta-spark_4.2_2.13:4.4.0"
+    assert sorted(found.paths) == sorted(str(p) for p in tmp_path.glob("*.jar"))
 
 
 @pytest.mark.slow

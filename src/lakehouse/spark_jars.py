@@ -20,6 +20,7 @@ and how to fix it (pin delta-spark, or set ``LAKEHOUSE_SPARK_JARS``).
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import os
 import re
@@ -113,18 +114,26 @@ def cache_file(pyspark_version: str, delta_version: str, conf: dict[str, str] | 
 
 
 def explicit_jars() -> DeltaJars | None:
-    """``LAKEHOUSE_SPARK_JARS`` as given; an error names the first listed file that is missing."""
+    """``LAKEHOUSE_SPARK_JARS`` (files or globs such as ``/opt/jars/*.jar``), each checked.
+
+    An entry that names no file (or a glob that matches none) is an error naming it.
+    """
     value = os.environ.get(JARS_ENV, "").strip()
     if not value:
         return None
-    found = DeltaJars(value, None, "env")
-    for path in found.paths:
-        if not os.path.isfile(path):
+    files: list[str] = []
+    for entry in (e.strip() for e in value.split(",") if e.strip()):
+        path = entry.removeprefix("file://").removeprefix("file:")
+        found = sorted(glob.glob(path)) if glob.has_magic(path) else [path]
+        missing = not found or not all(os.path.isfile(f) for f in found)
+        if missing:
             raise SparkSetupError(
-                f"{JARS_ENV} lists {path}, which does not exist: fix the list (comma-separated jar "
-                f"files) or unset {JARS_ENV} to let Spark resolve Delta from Maven Central"
+                f"{JARS_ENV} lists {entry}, which {'matches no file' if not found else 'does not exist'}: "
+                "fix the list (comma-separated jar files or globs) or unset it to let Spark resolve Delta "
+                "from Maven Central"
             )
-    return found
+        files += [os.path.abspath(f) for f in found]
+    return DeltaJars(",".join(files), package_of(files), "env")
 
 
 def cached_jars(file: Path) -> DeltaJars | None:

@@ -83,13 +83,17 @@ def test_missing_explicit_jar_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert sorted(found.paths) == sorted(str(p) for p in tmp_path.glob("*.jar"))
 
 
-@pytest.mark.slow
-def test_unpublished_delta_release_falls_back_to_newest_published_jar(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    # pip resolves pyspark 4.2.0 with delta-spark 4.4.1, whose jar Maven Central does not serve.
-    monkeypatch.setenv("LAKEHOUSE_CACHE_DIR", str(tmp_path))
+@pytest.fixture()
+def first_start(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No remembered jar list and no LAKEHOUSE_SPARK_JARS: jars are resolved as on a first start."""
+    monkeypatch.setenv("LAKEHOUSE_CACHE_DIR", str(tmp_path / "jar-lists"))
     monkeypatch.delenv("LAKEHOUSE_SPARK_JARS", raising=False)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("first_start")
+def test_unpublished_delta_release_falls_back_to_newest_published_jar() -> None:
+    # pip resolves pyspark 4.2.0 with delta-spark 4.4.1, whose jar Maven Central does not serve.
     found = resolve_delta_jars({}, pyspark_version="4.2.0", delta_version="4.4.1")
     assert found.source == "ivy"
     assert found.package == "io.delta:delta-spark_4.2_2.13:4.4.0"
@@ -103,11 +107,8 @@ def test_unpublished_delta_release_falls_back_to_newest_published_jar(
 
 
 @pytest.mark.slow
-def test_spark_line_without_any_delta_jar_is_one_line_error(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setenv("LAKEHOUSE_CACHE_DIR", str(tmp_path))
-    monkeypatch.delenv("LAKEHOUSE_SPARK_JARS", raising=False)
+@pytest.mark.usefixtures("first_start")
+def test_spark_line_without_any_delta_jar_is_one_line_error() -> None:
     with pytest.raises(SparkSetupError) as caught:
         resolve_delta_jars({}, pyspark_version="9.9.0", delta_version="4.4.1")
     message = str(caught.value)

@@ -34,14 +34,16 @@ def _writable(folder: Path) -> str | None:
         return exc.strerror or str(exc)
 
 
+def _remote(name: str, location: str) -> Check:
+    return Check(name, INFO, f"{location}: remote storage, checked by the run's cluster", required=False)
+
+
 def root_check(config: PipelineConfig) -> Check:
     """The storage root can be created, read and written (every table and checkpoint lives there)."""
     root = config.storage.root
     path = _local(root)
     if path is None:
-        return Check(
-            "storage root", INFO, f"{root}: remote storage, checked by the run's cluster", required=False
-        )
+        return _remote("storage root", root)
     if path.exists() and not path.is_dir():
         return Check("storage root", FAIL, f"{path} is a file, not a folder", f"set {_LOCAL_ROOT_HINT}")
     existing = path
@@ -49,11 +51,7 @@ def root_check(config: PipelineConfig) -> Check:
         existing = existing.parent
     problem = _writable(existing)
     if problem:
-        where = (
-            ""
-            if existing == path
-            else f" (it does not exist; its parent {existing} is where it would be made)"
-        )
+        where = "" if existing == path else f" (the nearest existing folder of {path}, to be created)"
         return Check(
             "storage root",
             FAIL,
@@ -71,9 +69,7 @@ def landing_check(config: PipelineConfig) -> Check:
     landing = config.storage.landing
     path = _local(landing)
     if path is None:
-        return Check(
-            "landing", INFO, f"{landing}: remote storage, checked by the run's cluster", required=False
-        )
+        return _remote("landing", landing)
     fix = "land files there, or set storage.landing in conf/envs/<env>.yml (LAKEHOUSE_LANDING locally)"
     if not path.is_dir():
         return Check("landing", FAIL, f"{path} does not exist", fix)

@@ -29,7 +29,7 @@ from lakehouse.infer.profile import (
 from lakehouse.transforms.conform import typed_value
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
     from lakehouse.config.model import DatasetConfig
 
@@ -90,7 +90,7 @@ def _typed(i: int, col: ColumnDraft) -> Column:
     return typed_value(spec)
 
 
-def _keys_and_values(df: object, draft: Draft, stats: list[ColumnStats]) -> None:
+def _keys_and_values(df: DataFrame, draft: Draft, stats: list[ColumnStats]) -> None:
     """Job 2: which columns (or pairs) are unique, and the values of low-cardinality text."""
     rows, columns = draft.sample.rows, draft.columns
     never_null = [
@@ -99,18 +99,18 @@ def _keys_and_values(df: object, draft: Draft, stats: list[ColumnStats]) -> None
         if s.nulls == 0 and col.type not in _NOT_KEYS and rows > 1
     ]
     by_spread = sorted(never_null, key=lambda i: -(stats[i].get("approx") or 0))[:MAX_KEY_COLUMNS]
-    singles = [(i,) for i in never_null if (stats[i].get("approx") or 0) >= 0.9 * rows]
-    pairs = [tuple(sorted(p)) for p in itertools.combinations(by_spread, 2)]
+    singles: list[tuple[int, ...]] = [(i,) for i in never_null if (stats[i].get("approx") or 0) >= 0.9 * rows]
+    pairs: list[tuple[int, ...]] = [tuple(sorted(p)) for p in itertools.combinations(by_spread, 2)]
     listed = [
         i
         for i, (col, s) in enumerate(zip(columns, stats, strict=True))
         if col.type == "string" and 0 < (s.get("approx") or 0) <= MAX_ALLOWED + 3 and rows - s.nulls >= 2
     ]
-    keys = singles + [p for p in pairs if p not in singles]
+    keys: list[tuple[int, ...]] = [*singles, *pairs]
     typed = {i: _typed(i, columns[i]) for key in keys for i in key}
-    distinct, values = exact_counts(df, typed, keys, listed)  # type: ignore[arg-type]
+    distinct, values = exact_counts(df, typed, keys, listed)
     unique = [key for key in keys if distinct[key] == rows]
-    unique_singles = [k for k in unique if len(k) == 1]
+    unique_singles: list[tuple[int, ...]] = [k for k in unique if len(k) == 1]
     chosen = unique_singles or [k for k in unique if len(k) == 2]
     named = [[columns[i].name for i in key] for key in chosen]
     named.sort(key=lambda names: (not any(id_like(n) for n in names), len(names)))

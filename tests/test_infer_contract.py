@@ -237,8 +237,12 @@ def test_sample_files_limits_the_profile_to_the_newest_files(
         "--sample-files",
         "1",
     ]
+    tracker = spark.sparkContext.statusTracker()
+    before = set(tracker.getJobIdsForGroup())
     assert main(args) == 0
     text = capsys.readouterr().out
+    # Two aggregate queries for 17 columns (each may run as two jobs: shuffle stage, result).
+    assert len(set(tracker.getJobIdsForGroup()) - before) <= 4
     assert "# Drawn from the newest 1 of 3 files" in text and f"# {ROWS // 3} rows" in text
     out = tmp_path / "draft.yml"
     out.write_text("mine\n")

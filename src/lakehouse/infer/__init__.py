@@ -1,6 +1,6 @@
 """``lakehouse infer-contract``: draft a dataset's contract from its landed files.
 
-:func:`draft_contract` profiles a sample with Spark (two jobs whatever the number of
+:func:`draft_contract` profiles a sample with Spark (two aggregate queries whatever the number of
 columns) and decides each column's type, format, nullability, range, allowed values and
 pattern, and a primary key; :func:`render` writes it as commented YAML.
 """

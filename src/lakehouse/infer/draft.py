@@ -52,7 +52,7 @@ class Draft:
 
 
 def draft_contract(spark: SparkSession, dataset: DatasetConfig, sample_files: int = 20) -> Draft:
-    """Profile the newest ``sample_files`` landed files of ``dataset`` (two Spark jobs)."""
+    """Profile the newest ``sample_files`` landed files of ``dataset`` (two aggregate queries)."""
     df, sample = read_sample(spark, dataset, sample_files)
     typed = {}
     if dataset.source.format in ("orc", "parquet"):
@@ -91,7 +91,7 @@ def _typed(i: int, col: ColumnDraft) -> Column:
 
 
 def _keys_and_values(df: DataFrame, draft: Draft, stats: list[ColumnStats]) -> None:
-    """Job 2: which columns (or pairs) are unique, and the values of low-cardinality text."""
+    """Query 2: which columns (or pairs) are unique, and the values of low-cardinality text."""
     rows, columns = draft.sample.rows, draft.columns
     never_null = [
         i

@@ -1,9 +1,9 @@
-"""Profile a dataset's landed files with Spark: two jobs, however many columns.
+"""Profile a dataset's landed files with Spark: two aggregate queries, however many columns.
 
 The sample is read exactly as bronze would read it (csv and json values as strings, orc and
-parquet typed) and cleaned as silver would clean it (trimmed, null tokens to NULL). Job 1 is
+parquet typed) and cleaned as silver would clean it (trimmed, null tokens to NULL). Query 1 is
 one aggregate computing, for every column at once, the null and token counts, the result of
-every candidate type cast (silver's own cast expressions), shapes, lengths and ranges. Job 2,
+every candidate type cast (silver's own cast expressions), shapes, lengths and ranges. Query 2,
 after the types are chosen, computes exact distinct counts for primary-key candidates and the
 distinct values of low-cardinality columns.
 """
@@ -37,7 +37,7 @@ _DIGITS = "0123456789"
 
 @dataclass
 class ColumnStats:
-    """What job 1 found about one column (values trimmed, null tokens as NULL)."""
+    """What query 1 found about one column (values trimmed, null tokens as NULL)."""
 
     source: str
     spark_type: str
@@ -163,7 +163,7 @@ def data_columns(df: DataFrame) -> list[str]:
 
 
 def column_stats(df: DataFrame, typed: dict[str, str]) -> tuple[Sample, list[ColumnStats]]:
-    """Job 1. ``typed`` maps each orc/parquet column to its contract type (text columns: absent).
+    """Query 1. ``typed`` maps each orc/parquet column to its contract type (text columns: absent).
 
     Returns the row counts (in a :class:`Sample` without files) and the stats per column.
     """
@@ -208,7 +208,7 @@ def column_stats(df: DataFrame, typed: dict[str, str]) -> tuple[Sample, list[Col
 def exact_counts(
     df: DataFrame, typed_values: dict[int, Column], keys: list[tuple[int, ...]], listed: list[int]
 ) -> tuple[dict[tuple[int, ...], int], dict[int, list[str]]]:
-    """Job 2: distinct typed key values per candidate key, distinct values of ``listed`` columns.
+    """Query 2: distinct typed key values per candidate key, distinct values of ``listed`` columns.
 
     ``typed_values`` holds, per column index, silver's cast of ``v<i>`` to the chosen type.
     """

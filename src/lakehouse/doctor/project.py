@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.config.model import PipelineConfig
+from lakehouse.constants import secret_env_var
 from lakehouse.doctor.result import FAIL, INFO, OK, Check
 from lakehouse.errors import LakehouseError
-from lakehouse.secrets import SecretRef, scope_env_var
+from lakehouse.secrets import SecretRef
 
 _LOCAL_ROOT_HINT = "storage.root in conf/envs/<env>.yml (LAKEHOUSE_ROOT in the local overlay)"
 _REMOTE = "remote storage, checked by the run's cluster"
@@ -134,5 +135,5 @@ def _secret_fix(ref: SecretRef) -> str:
     if "DATABRICKS_RUNTIME_VERSION" in os.environ:
         return f"databricks secrets put-secret {ref.scope} {ref.key}"
     return (
-        f"export {scope_env_var(ref.scope, ref.key)}=<value> (off Databricks a scope secret is read from it)"
+        f"export {secret_env_var(ref.scope, ref.key)}=<value> (off Databricks a scope secret is read from it)"
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lakehouse.contracts import ColumnSpec
+from lakehouse.config.contract import ColumnSpec
 
 # Tokens that often stand for "no value" in exports; the draft lists the ones it saw.
 NULL_TOKENS = ("", "NA", "N/A", "n/a", "NULL", "null", "Null", "None", "none", "nan", "NaN", "-")

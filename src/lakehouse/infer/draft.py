@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from lakehouse.contracts import ColumnSpec
+from lakehouse.config.contract import ColumnSpec
 from lakehouse.infer.candidates import typed_source_type
 from lakehouse.infer.decide import (
     MAX_ALLOWED,

@@ -20,8 +20,8 @@ from lakehouse.bronze import writer
 from lakehouse.bronze.hadoop import HadoopFs
 from lakehouse.bronze.listing import list_landing
 from lakehouse.bronze.readers import inspect_files
-from lakehouse.bronze.rescue import METADATA
-from lakehouse.contracts import ColumnSpec
+from lakehouse.config.contract import ColumnSpec
+from lakehouse.constants import METADATA_COLUMNS as METADATA
 from lakehouse.errors import LakehouseError
 from lakehouse.infer.candidates import BOOLEAN_WORDS, NULL_TOKENS, Candidate, text_candidates
 from lakehouse.transforms.conform import quote, typed_value

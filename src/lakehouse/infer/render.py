@@ -7,8 +7,8 @@ import re
 
 import yaml
 
+from lakehouse.config.contract import Contract, parse_contract
 from lakehouse.config.node import Node, Origins
-from lakehouse.contracts import Contract, parse_contract
 from lakehouse.infer.decide import ColumnDraft, number_text
 from lakehouse.infer.draft import Draft
 

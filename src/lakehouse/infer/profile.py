@@ -21,10 +21,11 @@ from lakehouse.bronze.hadoop import HadoopFs
 from lakehouse.bronze.listing import list_landing
 from lakehouse.bronze.readers import inspect_files
 from lakehouse.config.contract import ColumnSpec
+from lakehouse.config.names import quote
 from lakehouse.constants import METADATA_COLUMNS as METADATA
 from lakehouse.errors import LakehouseError
 from lakehouse.infer.candidates import BOOLEAN_WORDS, NULL_TOKENS, Candidate, text_candidates
-from lakehouse.transforms.conform import quote, typed_value
+from lakehouse.transforms.conform import typed_value
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pyspark
 import pytest
 import yaml
 
@@ -241,8 +242,10 @@ def test_sample_files_limits_the_profile_to_the_newest_files(
     before = set(tracker.getJobIdsForGroup())
     assert main(args) == 0
     text = capsys.readouterr().out
-    # Two aggregate queries for 17 columns (each may run as two jobs: shuffle stage, result).
-    assert len(set(tracker.getJobIdsForGroup()) - before) <= 4
+    # Two aggregate queries for 17 columns (each may run as two jobs: shuffle stage, result);
+    # Spark 3.5 runs one more job while reading the csv files.
+    limit = 4 if pyspark.__version__ >= "4" else 5
+    assert len(set(tracker.getJobIdsForGroup()) - before) <= limit
     assert "# Drawn from the newest 1 of 3 files" in text and f"# {ROWS // 3} rows" in text
     out = tmp_path / "draft.yml"
     out.write_text("mine\n")

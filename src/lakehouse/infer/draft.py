@@ -24,6 +24,7 @@ from lakehouse.infer.profile import (
     column_stats,
     data_columns,
     exact_counts,
+    new_datetime_parser,
     read_sample,
 )
 from lakehouse.transforms.conform import typed_value
@@ -53,6 +54,11 @@ class Draft:
 
 def draft_contract(spark: SparkSession, dataset: DatasetConfig, sample_files: int = 20) -> Draft:
     """Profile the newest ``sample_files`` landed files of ``dataset`` (two aggregate queries)."""
+    with new_datetime_parser(spark):
+        return _draft(spark, dataset, sample_files)
+
+
+def _draft(spark: SparkSession, dataset: DatasetConfig, sample_files: int) -> Draft:
     df, sample = read_sample(spark, dataset, sample_files)
     typed = {}
     if dataset.source.format in ("orc", "parquet"):

@@ -10,6 +10,8 @@ distinct values of low-cardinality columns.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +36,27 @@ if TYPE_CHECKING:
 
 _LOWER = "abcdefghijklmnopqrstuvwxyz"
 _DIGITS = "0123456789"
+
+
+@contextmanager
+def new_datetime_parser(spark: SparkSession) -> Iterator[None]:
+    """Parse dates and timestamps with the new parser only while profiling (Spark 4's default).
+
+    Profiling tries date and timestamp patterns that do not fit most values. Spark 3.5's default
+    ``spark.sql.legacy.timeParserPolicy`` (EXCEPTION) then fails the whole query when a value the
+    legacy parser would accept does not fit (e.g. ``2026-03-01 07:46:00`` as ``yyyy-MM-dd``)
+    instead of returning NULL. The setting is restored afterwards.
+    """
+    key = "spark.sql.legacy.timeParserPolicy"
+    before = str(spark.conf.get(key))
+    if before.upper() != "EXCEPTION":
+        yield
+        return
+    spark.conf.set(key, "CORRECTED")
+    try:
+        yield
+    finally:
+        spark.conf.set(key, before)
 
 
 @dataclass

@@ -19,7 +19,6 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F  # noqa: N812
 
 from lakehouse.bronze import writer
-from lakehouse.bronze.hadoop import HadoopFs
 from lakehouse.bronze.listing import list_landing
 from lakehouse.bronze.readers import inspect_files
 from lakehouse.config.contract import ColumnSpec
@@ -27,6 +26,7 @@ from lakehouse.config.names import quote
 from lakehouse.constants import METADATA_COLUMNS as METADATA
 from lakehouse.errors import LakehouseError
 from lakehouse.infer.candidates import BOOLEAN_WORDS, NULL_TOKENS, Candidate, text_candidates
+from lakehouse.io import files
 from lakehouse.transforms.conform import typed_value
 
 if TYPE_CHECKING:
@@ -90,12 +90,11 @@ class Sample:
 def read_sample(spark: SparkSession, dataset: DatasetConfig, sample_files: int) -> tuple[DataFrame, Sample]:
     """The newest ``sample_files`` landed files of ``dataset`` as bronze rows (nothing written)."""
     source = dataset.source
-    fs = HadoopFs(spark, source.path)
-    if not fs.exists(source.path):
+    if not files.exists(spark, source.path):
         raise LakehouseError(f"dataset {dataset.name!r}: landing path {source.path} does not exist")
-    listed = sorted(list_landing(fs, source.path, source.pattern), key=lambda e: (e.mtime, e.path))
+    listed = sorted(list_landing(spark, source.path, source.pattern), key=lambda e: (e.mtime, e.path))
     chosen = listed[-sample_files:]
-    look = inspect_files(fs, [(e.path, e.size, e.mtime) for e in chosen], source)
+    look = inspect_files(spark, [(e.path, e.size, e.mtime) for e in chosen], source)
     paths = [e.path for e in chosen if e.path not in look.empty and e.path not in look.bad]
     sample = Sample(paths, len(listed), bad_files=dict(look.bad), empty_files=sorted(look.empty))
     if not paths:

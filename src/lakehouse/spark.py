@@ -157,9 +157,12 @@ def _connect(remote: str) -> SparkSession:
             f"SPARK_REMOTE is set ({remote}) but the Spark Connect client is not installed "
             f"(missing {', '.join(missing)}): pip install 'lakehouse-etl[connect]'"
         )
-    from pyspark.sql.connect.session import SparkSession as RemoteSession
+    # pyspark's own builder, not the Connect module's: it also marks the process as Connect
+    # mode (SPARK_CONNECT_MODE_ENABLED), without which pyspark.sql.functions (F.col, F.lit...)
+    # look for a classic SparkContext and fail with a bare AssertionError.
+    from pyspark.sql import SparkSession as Session
 
-    session: SparkSession = RemoteSession.builder.remote(remote).getOrCreate()  # type: ignore[assignment]
+    session: SparkSession = Session.builder.remote(remote).getOrCreate()
     return session
 
 

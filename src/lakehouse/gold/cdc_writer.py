@@ -54,7 +54,8 @@ def _insert(columns: Sequence[str]) -> str:
 
 
 def _create(df: DataFrame, path: str, partition_by: Sequence[str]) -> None:
-    writer = df.write.format("delta").mode("errorifexists")
+    # "error", not its alias "errorifexists": the Spark Connect client accepts only the former.
+    writer = df.write.format("delta").mode("error")
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     writer.save(path)

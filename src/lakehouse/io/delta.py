@@ -239,7 +239,8 @@ def create(
     df: DataFrame, table: str, partition_by: Sequence[str] = (), user_metadata: str | None = None
 ) -> None:
     """Create the table from ``df`` (fails when it exists)."""
-    writer = df.write.format("delta").mode("errorifexists")
+    # "error", not its alias "errorifexists": the Spark Connect client accepts only the former.
+    writer = df.write.format("delta").mode("error")
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     if user_metadata is not None:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from lakehouse.io.files import local_path
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
 
 CDF_PROPERTY = "delta.enableChangeDataFeed"
 CDF_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
@@ -243,17 +243,17 @@ def create(
     writer = df.write.format("delta").mode("error")
     if partition_by:
         writer = writer.partitionBy(*partition_by)
-    if user_metadata is not None:
-        writer = writer.option("userMetadata", user_metadata)
-    if is_name(table):
-        writer.saveAsTable(table)
-    else:
-        writer.save(table)
+    _save(writer, table, user_metadata)
 
 
 def overwrite_partitions(df: DataFrame, table: str, user_metadata: str | None = None) -> None:
     """Replace exactly the partitions present in ``df`` (dynamic partition overwrite)."""
     writer = df.write.format("delta").mode("overwrite").option("partitionOverwriteMode", "dynamic")
+    _save(writer, table, user_metadata)
+
+
+def _save(writer: DataFrameWriter, table: str, user_metadata: str | None) -> None:
+    """Run ``writer`` against a table name or a path, with the commit's userMetadata if given."""
     if user_metadata is not None:
         writer = writer.option("userMetadata", user_metadata)
     if is_name(table):

@@ -17,45 +17,21 @@ from datetime import datetime
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F  # noqa: N812
 
-from lakehouse.transforms.cdc import (
-    _DERIVED,
-    _KIND,
-    _ORIGIN,
-    _RANK,
-    _RN,
-    _TIE,
-    ACTION,
-    BUCKET,
-    DELETE,
-    GOLD,
-    KIND,
-    NEW,
-    UPSERT,
-    CdcPlan,
-    Roles,
-    coalesce_nulls,
-    col,
-    effect,
-    event,
-    new_events,
-    tombstone_rows,
-    touched,
-    with_previous,
-)
+from lakehouse.transforms import cdc
 
 SCD2_COLUMNS = ("valid_from", "valid_to", "is_current")
 _OLD_TO, _OLD_CURRENT, _NEXT = "_lh_old_to", "_lh_old_current", "_lh_next"
 
 
-def _ends(history: DataFrame, dels: DataFrame | None, r: Roles) -> DataFrame:
+def _ends(history: DataFrame, dels: DataFrame | None, r: cdc.Roles) -> DataFrame:
     """Deletes known only from the history: a version's end that no version or tombstone starts at."""
     first = r.sequence[0]
     on = [*r.keys, first]
-    starts = history.select(*[col(c) for c in on])
+    starts = history.select(*[cdc.col(c) for c in on])
     if dels is not None:
-        starts = starts.unionByName(dels.select(*[col(c) for c in on]))
-    ends = history.where(col("valid_to").isNotNull()).select(
-        *[col(k) for k in r.keys], col("valid_to").alias(first)
+        starts = starts.unionByName(dels.select(*[cdc.col(c) for c in on]))
+    ends = history.where(cdc.col("valid_to").isNotNull()).select(
+        *[cdc.col(k) for k in r.keys], cdc.col("valid_to").alias(first)
     )
     return ends.join(starts, on, "left_anti")
 
@@ -64,59 +40,81 @@ def plan_scd2(
     changes: DataFrame,
     history: DataFrame | None,
     tombstones: DataFrame | None,
-    r: Roles,
+    r: cdc.Roles,
     *,
     now: datetime,
     ignore_null_updates: bool = False,
-) -> CdcPlan:
+) -> cdc.CdcPlan:
     """The SCD2 plan of a batch of ``changes`` (with ``_lh_op``) against gold's ``history``.
 
     Target rows: gold's columns, ``valid_from``/``valid_to``/``is_current`` and ``_lh_action``
     (insert, update of ``valid_to``/``is_current``, or delete), matched on keys and sequence.
     """
-    new = new_events(changes, r)
-    keys = touched(new, r)
+    new = cdc.new_events(changes, r)
+    keys = cdc.touched(new, r)
     on = list(r.keys)
     events = [new]
     dels = None
     if tombstones is not None:
-        dels = tombstones.where(col(KIND) == DELETE).join(keys, on, "left_semi")
-        events.append(event(dels, r, F.lit(DELETE), GOLD, 0, "b"))
+        dels = tombstones.where(cdc.col(cdc.KIND) == cdc.DELETE).join(keys, on, "left_semi")
+        events.append(cdc.event(dels, r, F.lit(cdc.DELETE), cdc.GOLD, 0, "b"))
     if history is not None:
         hist = history.join(keys, on, "left_semi")
-        old = {_OLD_TO: col("valid_to"), _OLD_CURRENT: col("is_current")}
-        events.append(event(hist, r, F.lit(UPSERT), GOLD, 0, "a", extra=old))
-        events.append(event(_ends(hist, dels, r), r, F.lit(DELETE), GOLD, 0, "c", derived=1))
+        old = {_OLD_TO: cdc.col("valid_to"), _OLD_CURRENT: cdc.col("is_current")}
+        events.append(cdc.event(hist, r, F.lit(cdc.UPSERT), cdc.GOLD, 0, "a", extra=old))
+        events.append(cdc.event(_ends(hist, dels, r), r, F.lit(cdc.DELETE), cdc.GOLD, 0, "c", derived=1))
     timeline = events[0]
     for e in events[1:]:
         timeline = timeline.unionByName(e, allowMissingColumns=True)
     first, rest = r.sequence[0], r.sequence[1:]
-    order = [col(first), col(_DERIVED), *[col(c) for c in rest], col(_RANK), col(_TIE)]
-    same = Window.partitionBy(*[col(c) for c in (*r.keys, *r.sequence, _DERIVED)]).orderBy(_RANK, _TIE)
-    marked = timeline.withColumn(_RN, F.row_number().over(same))
-    live = marked.where(col(_RN) == 1)
+    order = [
+        cdc.col(first),
+        cdc.col(cdc._DERIVED),
+        *[cdc.col(c) for c in rest],
+        cdc.col(cdc._RANK),
+        cdc.col(cdc._TIE),
+    ]
+    same = Window.partitionBy(*[cdc.col(c) for c in (*r.keys, *r.sequence, cdc._DERIVED)]).orderBy(
+        cdc._RANK, cdc._TIE
+    )
+    marked = timeline.withColumn(cdc._RN, F.row_number().over(same))
+    live = marked.where(cdc.col(cdc._RN) == 1)
     if ignore_null_updates:
-        live = coalesce_nulls(live, r, order, only=(col(_ORIGIN) == NEW) & (col(_KIND) == UPSERT))
-    live = with_previous(live, r, order).withColumn(BUCKET, effect())
+        live = cdc.coalesce_nulls(
+            live, r, order, only=(cdc.col(cdc._ORIGIN) == cdc.NEW) & (cdc.col(cdc._KIND) == cdc.UPSERT)
+        )
+    live = cdc.with_previous(live, r, order).withColumn(cdc.BUCKET, cdc.effect())
     buckets = (
-        marked.where((col(_ORIGIN) == NEW) & (col(_RN) > 1))
-        .select(F.lit("duplicate").alias(BUCKET))
-        .unionByName(live.where(col(_ORIGIN) == NEW).select(BUCKET))
+        marked.where((cdc.col(cdc._ORIGIN) == cdc.NEW) & (cdc.col(cdc._RN) > 1))
+        .select(F.lit("duplicate").alias(cdc.BUCKET))
+        .unionByName(live.where(cdc.col(cdc._ORIGIN) == cdc.NEW).select(cdc.BUCKET))
     )
-    by_key = Window.partitionBy(*[col(k) for k in r.keys]).orderBy(*order)
-    kept = live.where(col(BUCKET) != "no_op").withColumn(_NEXT, F.lead(col(first)).over(by_key))
-    versions = kept.where(col(_KIND) == UPSERT).withColumns(
-        {"valid_from": col(first), "valid_to": col(_NEXT), "is_current": col(_NEXT).isNull()}
+    by_key = Window.partitionBy(*[cdc.col(k) for k in r.keys]).orderBy(*order)
+    kept = live.where(cdc.col(cdc.BUCKET) != "no_op").withColumn(_NEXT, F.lead(cdc.col(first)).over(by_key))
+    versions = kept.where(cdc.col(cdc._KIND) == cdc.UPSERT).withColumns(
+        {"valid_from": cdc.col(first), "valid_to": cdc.col(_NEXT), "is_current": cdc.col(_NEXT).isNull()}
     )
-    out = [col(c) for c in (*r.columns, *SCD2_COLUMNS, ACTION)]
-    target = versions.where(col(_ORIGIN) == NEW).withColumn(ACTION, F.lit("insert")).select(*out)
+    out = [cdc.col(c) for c in (*r.columns, *SCD2_COLUMNS, cdc.ACTION)]
+    target = (
+        versions.where(cdc.col(cdc._ORIGIN) == cdc.NEW).withColumn(cdc.ACTION, F.lit("insert")).select(*out)
+    )
     if history is not None:
-        moved = ~col("valid_to").eqNullSafe(col(_OLD_TO)) | (col("is_current") != col(_OLD_CURRENT))
-        updates = versions.where((col(_ORIGIN) == GOLD) & moved).withColumn(ACTION, F.lit("update"))
-        redundant = live.where((col(_ORIGIN) == GOLD) & (col(_KIND) == UPSERT) & (col(BUCKET) == "no_op"))
+        moved = ~cdc.col("valid_to").eqNullSafe(cdc.col(_OLD_TO)) | (
+            cdc.col("is_current") != cdc.col(_OLD_CURRENT)
+        )
+        updates = versions.where((cdc.col(cdc._ORIGIN) == cdc.GOLD) & moved).withColumn(
+            cdc.ACTION, F.lit("update")
+        )
+        redundant = live.where(
+            (cdc.col(cdc._ORIGIN) == cdc.GOLD)
+            & (cdc.col(cdc._KIND) == cdc.UPSERT)
+            & (cdc.col(cdc.BUCKET) == "no_op")
+        )
         deletes = redundant.withColumns(
-            {"valid_from": col(first), "valid_to": col(_OLD_TO), "is_current": col(_OLD_CURRENT)}
-        ).withColumn(ACTION, F.lit("delete"))
+            {"valid_from": cdc.col(first), "valid_to": cdc.col(_OLD_TO), "is_current": cdc.col(_OLD_CURRENT)}
+        ).withColumn(cdc.ACTION, F.lit("delete"))
         target = target.unionByName(updates.select(*out)).unionByName(deletes.select(*out))
-    tombs = tombstone_rows(live.where((col(_ORIGIN) == NEW) & (col(_KIND) == DELETE)), r, DELETE, now)
-    return CdcPlan(changes=buckets, target=target, tombstones=tombs)
+    tombs = cdc.tombstone_rows(
+        live.where((cdc.col(cdc._ORIGIN) == cdc.NEW) & (cdc.col(cdc._KIND) == cdc.DELETE)), r, cdc.DELETE, now
+    )
+    return cdc.CdcPlan(changes=buckets, target=target, tombstones=tombs)

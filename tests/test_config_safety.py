@@ -291,13 +291,15 @@ def test_the_271_byte_bomb_is_refused_fast_with_bounded_memory(tmp_path: Path) -
     (tmp_path / "conf/envs/local.yml").write_text("{}\n")
     bomb = tmp_path / "conf/pipelines/bomb.yml"
     bomb.write_text(BOMB_271)
-    # The child reports its own peak resident memory (RUSAGE_CHILDREN would report the largest
-    # child this test process ever had, Spark JVMs included).
+    # The child reports its own peak resident memory as VmHWM, which starts afresh at exec.
+    # (RUSAGE_CHILDREN would report the largest child this test process ever had, and a forked
+    # child's RUSAGE_SELF keeps the parent's peak from before exec: 217 MiB in a full run.)
     code = (
-        "import resource, sys\n"
+        "import sys\n"
         "from lakehouse.cli import main\n"
         f"rc = main(['validate-config', '--config', {str(bomb)!r}])\n"
-        "print('peak_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
+        "print('peak_kb', hwm)\n"
         "sys.exit(rc)\n"
     )
     started = time.monotonic()
@@ -307,7 +309,8 @@ def test_the_271_byte_bomb_is_refused_fast_with_bounded_memory(tmp_path: Path) -
     print(f"bomb refused in {elapsed:.2f} s, peak RSS {peak_mb:.0f} MiB")
     assert out.returncode == 2, out.stderr
     assert "alias" in out.stderr and "bomb.yml" in out.stderr
-    assert elapsed < 5, f"took {elapsed:.1f} s"
+    # A hang guard, not a speed test (0.1-0.4 s measured; the unguarded loader ran > 100 s).
+    assert elapsed < 60, f"took {elapsed:.1f} s"
     assert peak_mb < 200, f"peak RSS {peak_mb:.0f} MiB"
 
 

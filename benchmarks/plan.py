@@ -57,6 +57,7 @@ QUICK = Plan(
     repeat=1,
     k_files=[100, 1000],
     rules_rows=20_000,
+    rules=[1, 50],  # the two ends the (e) target compares
     merge_rows=20_000,
     session_repeat=1,
     shared_session=True,

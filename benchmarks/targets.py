@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmarks.plan import TITLES
 from benchmarks.report import Records, _keys, _med, merged_metrics
 
 
@@ -118,12 +119,16 @@ def _merge(groups: Records) -> list[str]:
 
 
 def targets(groups: Records) -> list[str]:
-    lines = [
-        *_first_run(groups),
-        *_noop(groups),
-        *_increment(groups),
-        *_history(groups),
-        *_rules(groups),
-        *_merge(groups),
-    ]
-    return lines or ["No scenario with a target was measured."]
+    judged = {
+        "a": _first_run(groups),
+        "b": _noop(groups),
+        "c": _increment(groups),
+        "d": _history(groups),
+        "e": _rules(groups),
+        "f": _merge(groups),
+    }
+    lines = [line for found in judged.values() for line in found]
+    if not lines:
+        return ["No scenario with a target was measured."]
+    missing = [f"({s}) {TITLES[s]}" for s, found in judged.items() if not found]
+    return lines + ([f"- Not measured in these results: {'; '.join(missing)}."] if missing else [])

@@ -1,7 +1,8 @@
 """The sample pipeline through the e2e scenarios, returning each run's counts.
 
-Run in-process by the Connect test and as ``python connect_tests/scenarios.py <dir>`` (a
-classic local session, ``SPARK_REMOTE`` unset) for the comparison; prints the JSON.
+The scenarios of ``integration_tests/test_pipeline_e2e.py`` (same config, same files, same
+order). Run as ``python connect_tests/scenarios.py <dir>`` on a classic local session
+(``SPARK_REMOTE`` unset) by the comparison test; prints the JSON.
 """
 
 from __future__ import annotations

@@ -12,10 +12,13 @@
 # COMMAND ----------
 
 import json
+import os
+from pathlib import Path
 
 from runtime.nutterfixture import NutterFixture
 
 from lakehouse import testing
+from lakehouse.spark import is_connect
 
 PIPELINE_NOTEBOOK = "../notebooks/run_pipeline"
 # Storage paths are overridden below; the environment only decides where secrets come from.
@@ -64,6 +67,11 @@ class PipelineEndToEnd(NutterFixture):
         )
         self.runs[name] = json.loads(exit_value)
         self.versions[name] = testing.delta_versions(spark, self.paths)
+        # The Spark Connect lane compares these summaries with a classic run of the same
+        # scenarios (connect_tests/), so each scenario runs once through the server.
+        keep = os.environ.get("LAKEHOUSE_E2E_SUMMARIES")
+        if keep:
+            Path(keep).write_text(json.dumps({"connect": is_connect(spark), "runs": self.runs}))
 
     def _count(self, table: str) -> int:
         return spark.read.format("delta").load(self.paths[table]).count()

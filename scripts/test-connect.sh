@@ -2,7 +2,9 @@
 # The Spark Connect lane: start a local Spark Connect server (what serverless and standard
 # access mode clusters give a notebook) from the installed pyspark, with Delta, bound to
 # 127.0.0.1 on a free port; run the end-to-end tests through it with SPARK_REMOTE set; stop
-# the server on exit, also on failure. Arguments are passed to pytest.
+# the server on exit, also on failure. The e2e suite (integration_tests) runs each scenario once
+# through the server and keeps its summaries; connect_tests then runs the same scenarios on a
+# classic local session and compares the counts. Arguments are passed to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || scripts/setup.sh
@@ -42,11 +44,16 @@ for kv in "${DELTA[@]}"; do args+=(--conf "$kv"); done
 "$SPARK_HOME/bin/spark-submit" "${args[@]}" >"$LOG" 2>&1 &
 SERVER=$!
 stop() {
+  # spark-submit execs the JVM, so $SERVER is the server itself; it gets 20 s to shut down.
   kill "$SERVER" 2>/dev/null || true
+  for _ in $(seq 1 20); do kill -0 "$SERVER" 2>/dev/null || break; sleep 1; done
+  kill -9 "$SERVER" 2>/dev/null || true
   wait "$SERVER" 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 for _ in $(seq 1 180); do
   if "$PY" -c "import socket, sys; socket.create_connection(('127.0.0.1', $PORT), 1)" 2>/dev/null; then
@@ -62,9 +69,11 @@ done
 echo "test-connect: Spark Connect server on 127.0.0.1:$PORT"
 
 export SPARK_REMOTE="sc://127.0.0.1:$PORT"
+export LAKEHOUSE_E2E_SUMMARIES="$WORK/e2e-summaries.json"
 mkdir -p reports
 set +e
-"$PY" -m pytest connect_tests tests/test_pipeline.py integration_tests -p no:cacheprovider \
+# Order matters: connect_tests reads what the e2e suite kept.
+"$PY" -m pytest integration_tests tests/test_pipeline.py connect_tests -p no:cacheprovider \
   --junitxml=reports/junit-connect.xml "$@"
 status=$?
 set -e

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,10 @@ import pytest
 from lakehouse.cli import main
 
 
-def test_validate_config_ok(sample_pipeline: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_config_ok(
+    sample_pipeline: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LAKEHOUSE_PII_SALT", "test-salt")  # the sample hashes a column with it
     assert main(["validate-config", "--config", str(sample_pipeline), "--env", "local", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["pipeline"] == "devices"
@@ -45,6 +49,7 @@ def test_module_entry_point_runs(sample_pipeline: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, "LAKEHOUSE_PII_SALT": "test-salt"},
     )
     assert out.returncode == 0, out.stderr
     assert "usage: bronze -> silver -> gold" in out.stdout

@@ -109,15 +109,19 @@ def _print_table(summary: dict[str, Any]) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from lakehouse.config import load_config
+    from lakehouse.config.validate import preflight
     from lakehouse.log import configure_logging
-    from lakehouse.pipeline import run_pipeline
-    from lakehouse.spark import get_spark
 
     configure_logging()
     config = load_config(args.config, args.env)
     if args.dataset:
         for name in args.dataset:
             config.dataset(name)
+    # What would fail at run time is refused here, before Spark is imported or started.
+    preflight(config, args.dataset, _layers(args.layer))
+    from lakehouse.pipeline import run_pipeline
+    from lakehouse.spark import get_spark
+
     spark = get_spark(config.spark)
     summary = run_pipeline(
         spark, config, datasets=args.dataset, layers=_layers(args.layer), run_id=args.run_id
@@ -133,8 +137,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from lakehouse.config import load_config
+    from lakehouse.config.validate import Issue, check_pipeline
 
-    config = load_config(args.config, args.env)
+    try:
+        config = load_config(args.config, args.env)
+    except ConfigError as exc:
+        if not args.json:
+            raise
+        print(json.dumps([Issue.of(exc).to_dict()]))
+        return EXIT_USAGE
+    findings = check_pipeline(config)
+    if findings.errors:
+        if args.json:
+            print(json.dumps([issue.to_dict() for issue in findings.errors]))
+        for issue in findings.errors:
+            print(f"lakehouse: configuration error: {issue}", file=sys.stderr)
+        count = len(findings.errors)
+        print(f"{args.config} (env {config.env}): {count} error{'s' if count > 1 else ''}", file=sys.stderr)
+        return EXIT_USAGE
     datasets = {n: list(d.layers) for n, d in config.datasets.items()}
     derived = [d.name for d in config.derived]
     if args.json:
@@ -145,6 +165,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             "landing": config.storage.landing,
             "datasets": datasets,
             "derived": derived,
+            "warnings": [issue.to_dict() for issue in findings.warnings],
         }
         print(json.dumps(info))
     else:
@@ -153,6 +174,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             print(f"  {name}: {' -> '.join(layers)}")
         for name in derived:
             print(f"  {name}: derived gold")
+        for issue in findings.warnings:
+            print(f"warning: {issue}")
     return EXIT_OK
 
 

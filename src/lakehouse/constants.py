@@ -19,6 +19,10 @@ RUN_ID = "_run_id"
 RESCUED_DATA = "_rescued_data"
 METADATA_COLUMNS = (SOURCE_FILE, FILE_MODIFIED_AT, INGESTED_AT, RUN_ID, RESCUED_DATA)
 """The columns bronze adds to every row (everything else is data as landed)."""
+SCD2_COLUMNS = ("valid_from", "valid_to", "is_current")
+"""The validity columns an SCD2 gold table adds to every version of a key."""
+DELETED_AT = "_deleted_at"
+"""The column a change-feed gold table with ``soft_delete`` sets on a deleted key's row."""
 
 RUNS_TABLE = "_lakehouse_runs"
 """The run ledger, directly under the storage root."""

@@ -86,6 +86,7 @@ def run_job(
     ``status`` says ``failed``.
     """
     from lakehouse.config import load_config
+    from lakehouse.config.validate import preflight
     from lakehouse.log import configure_logging
     from lakehouse.pipeline import run_pipeline
     from lakehouse.spark import get_spark
@@ -101,6 +102,7 @@ def run_job(
     storage = {k: v for k, v in (("root", root), ("landing", landing)) if v}
     config = load_config(path, env or None, overrides={"storage": storage} if storage else None)
     datasets = [d.strip() for d in dataset.split(",") if d.strip()] or None
+    preflight(config, datasets, LAYER_CHOICES[layer])
     session = spark if spark is not None else get_spark(config.spark)
     summary = run_pipeline(session, config, datasets=datasets, layers=LAYER_CHOICES[layer]).to_dict()
     strict = fail_on_error if isinstance(fail_on_error, bool) else fail_on_error.lower() == "true"

@@ -91,6 +91,8 @@ class PipelineConfig:
     spark: SparkSettings
     datasets: dict[str, DatasetConfig]
     derived: tuple[DerivedSpec, ...] = ()
+    node: Node | None = field(default=None, repr=False, compare=False)
+    """The merged YAML tree, located: where each setting came from (file and key path)."""
 
     def dataset(self, name: str) -> DatasetConfig:
         if name not in self.datasets:
@@ -294,6 +296,7 @@ def build_pipeline(tree: dict[str, object], origins: Origins, env: str | None, f
         spark=spark,
         datasets=datasets,
         derived=tuple(derived),
+        node=top,
     )
 
 

@@ -18,9 +18,9 @@ from datetime import datetime
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.config.names import quote
+from lakehouse.constants import SCD2_COLUMNS
 from lakehouse.io import delta
 from lakehouse.transforms.cdc import ACTION, DELETE, DELETED_AT, KIND, RECORDED_AT, UPSERT, Roles, col
-from lakehouse.transforms.cdc_scd2 import SCD2_COLUMNS
 
 
 def table_ref(path: str) -> str:

@@ -24,9 +24,9 @@ from pyspark.sql import functions as F  # noqa: N812
 from pyspark.sql.types import DateType, StructType, TimestampNTZType, TimestampType
 
 from lakehouse.config.cdc import CdcSpec
+from lakehouse.constants import DELETED_AT as DELETED_AT  # re-exported: the change plans use it
 
 OP, BUCKET, ACTION = "_lh_op", "_lh_bucket", "_lh_action"
-DELETED_AT = "_deleted_at"
 KIND, RECORDED_AT = "_kind", "_recorded_at"
 BUCKETS = ("inserted", "updated", "deleted", "stale", "duplicate", "no_op")
 UPSERT, DELETE, TRUNCATE = "upsert", "delete", "truncate"

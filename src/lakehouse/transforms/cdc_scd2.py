@@ -17,9 +17,9 @@ from datetime import datetime
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F  # noqa: N812
 
+from lakehouse.constants import SCD2_COLUMNS
 from lakehouse.transforms import cdc
 
-SCD2_COLUMNS = ("valid_from", "valid_to", "is_current")
 _OLD_TO, _OLD_CURRENT, _NEXT = "_lh_old_to", "_lh_old_current", "_lh_next"
 
 

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F  # noqa: N812
 
-SCD2_COLUMNS = ("valid_from", "valid_to", "is_current")
+from lakehouse.constants import SCD2_COLUMNS
+
 _HASH, _CUR_FROM, _CUR_HASH = ("_lh_hash", "_lh_cur_from", "_lh_cur_hash")
 
 

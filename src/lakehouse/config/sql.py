@@ -1,0 +1,186 @@
+"""SQL written in a configuration, read without Spark: does it parse, which columns does it name.
+
+Expectation rules, ``derive`` / ``filter`` / ``select`` / ``order_by`` expressions, change-feed
+conditions and derived queries are Spark SQL that Spark parses only at run time. Here they are
+parsed with sqlglot's Spark dialect (and, failing that, its Databricks dialect, so syntax only
+Databricks SQL knows, such as ``col:field``, is not refused), and the columns they name are
+compared with the columns the rows will have. Nothing here imports Spark or starts a JVM.
+
+Anything sqlglot cannot follow (a subquery inside an expression, a table outside the
+pipeline, ``PIVOT``, ``LATERAL VIEW`` without column names) is left unchecked rather than
+refused: a reported problem must be one the run would also meet.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import OptimizeError, ParseError, SqlglotError
+from sqlglot.optimizer.qualify import qualify
+
+DIALECTS = ("spark", "databricks")
+_UNRESOLVED = re.compile(r"^(?:Column '(?P<a>.+?)' could not be resolved|Unknown column: (?P<b>.+?))(?:\.|$)")
+_CLASS = re.compile(r"\s*for <class '[^']*'>")
+
+
+class SqlError(ValueError):
+    """SQL that cannot be parsed; the message says where and why."""
+
+
+def _parse_error(exc: ParseError) -> str:
+    first = exc.errors[0] if exc.errors else {}
+    description = _CLASS.sub("", str(first.get("description") or exc)).strip()
+    near = str(first.get("highlight") or "").strip()
+    if description.startswith("Required keyword"):
+        description = f"incomplete expression: {near!r} is missing an operand" if near else "incomplete"
+    elif near:
+        description = f"{description.replace('Invalid expression / ', '').lower()} {near!r}"
+    where = f" at line {first['line']}, column {first['col']}" if first.get("line") else ""
+    return f"does not parse as Spark SQL: {description}{where}"
+
+
+def _parse(sql: str) -> exp.Expr:
+    """The one statement or expression in ``sql``; SqlError when no dialect parses it."""
+    if not sql.strip():
+        raise SqlError("is empty")
+    error: ParseError | None = None
+    for dialect in DIALECTS:
+        try:
+            trees = [t for t in sqlglot.parse(sql, read=dialect) if t is not None]
+        except ParseError as exc:
+            error = error or exc
+            continue
+        except SqlglotError as exc:  # a tokenizer error (an unclosed quote, ...)
+            raise SqlError(f"does not parse as Spark SQL: {exc}") from None
+        if len(trees) != 1:
+            raise SqlError("holds more than one SQL statement")
+        return trees[0]
+    assert error is not None
+    raise SqlError(_parse_error(error))
+
+
+def parse_expression(sql: str) -> exp.Expr:
+    """A column expression (what ``F.expr`` takes); a query or statement is a SqlError."""
+    tree = _parse(sql)
+    if isinstance(tree, (exp.Query, exp.Command, exp.Create, exp.Drop, exp.Insert)) or (
+        isinstance(tree, exp.Alias) and str(tree.alias).upper() in ("SELECT", "TABLE")
+    ):
+        raise SqlError("is a statement, not an expression (write only the condition or value)")
+    return tree
+
+
+def parse_query(sql: str) -> exp.Expr:
+    """A query (a derived table's SQL)."""
+    return _parse(sql)
+
+
+def parse_order(sql: str) -> list[exp.Expr]:
+    """The sort expressions of an ``order_by`` (``"ts desc nulls last, id"``), without directions."""
+    try:
+        tree = _parse(f"SELECT 1 ORDER BY {sql}")
+    except SqlError as exc:
+        raise SqlError(str(exc).split(" at line ")[0]) from None
+    order = tree.args.get("order")
+    if order is None:
+        raise SqlError("is not a sort order")
+    return [o.this if isinstance(o, exp.Ordered) else o for o in order.expressions]
+
+
+def close_match(name: str, candidates: Iterable[str]) -> str:
+    """``; did you mean 'x'?`` for the nearest candidate (case-insensitive), or ``""``."""
+    by_lower = {c.lower(): c for c in candidates}
+    hint = difflib.get_close_matches(name.lower(), list(by_lower), n=1)
+    return f"; did you mean {by_lower[hint[0]]!r}?" if hint else ""
+
+
+def unknown_columns(tree: exp.Expr, columns: Iterable[str]) -> list[str]:
+    """Columns ``tree`` names that ``columns`` lacks (case-insensitive, as Spark resolves them).
+
+    ``a.b`` is field ``b`` of struct column ``a``, so only ``a`` is looked up. Lambda variables
+    are not columns. An expression holding a subquery is not checked.
+    """
+    if any(isinstance(node, exp.Query) for node in tree.walk()):
+        return []
+    known = {c.lower() for c in columns}
+    found: list[str] = []
+    for column in tree.find_all(exp.Column):
+        if isinstance(column.this, exp.Star):
+            continue
+        root = column.parts[0].name
+        if root.lower() not in known and root not in found:
+            found.append(root)
+    return found
+
+
+def output_name(tree: exp.Expr) -> str | None:
+    """The column a ``select`` item produces: its alias or its column name (None: unnamed)."""
+    if isinstance(tree, exp.Alias):
+        return tree.alias
+    if isinstance(tree, exp.Column) and not isinstance(tree.this, exp.Star):
+        return tree.name
+    return None
+
+
+@dataclass(frozen=True)
+class QueryCheck:
+    """What a query reads: problems found, and its output columns (None when not known)."""
+
+    problems: tuple[str, ...]
+    outputs: tuple[str, ...] | None
+
+
+def _views_read(tree: exp.Expr, views: Mapping[str, Iterable[str]]) -> tuple[list[str], bool]:
+    """Problems with the tables a query reads, and whether it reads a table outside ``views``."""
+    ctes = {cte.alias.lower() for cte in tree.find_all(exp.CTE)}
+    problems: list[str] = []
+    outside = False
+    for table in tree.find_all(exp.Table):
+        name = table.name
+        if not isinstance(table.this, exp.Identifier) or table.db:
+            outside = True
+        elif name.lower() in ctes or name.lower() in {v.lower() for v in views}:
+            continue
+        elif name.lower().startswith(("gold_", "silver_")):
+            problems.append(
+                f"reads {name}, which is not a view of its inputs{close_match(name, views)} "
+                f"(views: {', '.join(views)})"
+            )
+        else:
+            outside = True
+    return problems, outside
+
+
+def _unresolved(exc: OptimizeError, views: Mapping[str, Iterable[str]], read: set[str]) -> str | None:
+    match = _UNRESOLVED.match(str(exc))
+    if match is None:
+        return None
+    name = match["a"] or match["b"]
+    having = [v for v in views if v.lower() in read and name.lower() in {c.lower() for c in views[v]}]
+    if len(having) > 1:
+        return f"column {name!r} is ambiguous: {' and '.join(having)} both have it; qualify it"
+    columns = sorted({c for v in views if v.lower() in read for c in views[v]})
+    return f"names column {name!r}, which none of the tables it reads has{close_match(name, columns)}"
+
+
+def check_query(tree: exp.Expr, views: Mapping[str, Iterable[str]]) -> QueryCheck:
+    """Check a parsed query against the columns of the views it may read."""
+    problems, outside = _views_read(tree, views)
+    opaque = (exp.Pivot, exp.Lateral, exp.Unnest)  # PIVOT and UNPIVOT are both Pivot
+    if outside or problems or not isinstance(tree, exp.Query) or any(tree.find_all(*opaque)):
+        return QueryCheck(tuple(problems), None)
+    read = {t.name.lower() for t in tree.find_all(exp.Table)}
+    schema: dict[str, object] = {v: dict.fromkeys(cols, "string") for v, cols in views.items()}
+    try:
+        qualified = qualify(tree.copy(), schema=schema, dialect="spark", validate_qualify_columns=True)
+    except OptimizeError as exc:
+        message = _unresolved(exc, views, read)
+        return QueryCheck((message,) if message else (), None)
+    except Exception:  # a construct sqlglot cannot follow: left unchecked
+        return QueryCheck((), None)
+    outputs = getattr(qualified, "named_selects", None)
+    return QueryCheck((), tuple(outputs) if outputs else None)

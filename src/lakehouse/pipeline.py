@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from lakehouse.config.validate import preflight
 from lakehouse.constants import BRONZE, GOLD, LAYERS, SILVER
 from lakehouse.errors import LakehouseError
 from lakehouse.log import get_logger, layer_context, run_context
@@ -84,10 +85,13 @@ def run_pipeline(
     """Run the selected datasets and layers of a pipeline and return what happened.
 
     Library errors are caught per layer and reported in the summary (status ``failed``);
-    anything else (a bug, an interrupted JVM) propagates.
+    anything else (a bug, an interrupted JVM) propagates. A configuration that would fail at
+    run time (see :mod:`lakehouse.config.validate`) raises ConfigError before any layer runs.
     """
     names = list(datasets) if datasets else list(config.datasets)
     selected = [config.dataset(n) for n in names]
+    if config.node is not None:  # read by load_config, so every key can be located
+        preflight(config, names, layers)
     ctx = RunContext(run_id=run_id or new_run_id(), pipeline=config.name, env=config.env)
     summary = RunSummary(run_id=ctx.run_id, pipeline=config.name, env=config.env)
     log = get_logger("lakehouse.pipeline")

@@ -86,7 +86,7 @@ def check_names(report: Report, node: Node, names: Iterable[object], scope: Scop
 def check_expression(report: Report, node: Node, sql: object, scope: Scope) -> Any:
     """Parse ``sql`` (the value at ``node``) and check the columns it names; the tree or None."""
     try:
-        tree = parse_expression(str(sql))
+        tree = parse_expression(str(sql), scope.columns)
     except SqlError as exc:
         report(node, f"{str(sql)!r} {exc}")
         return None
@@ -101,7 +101,7 @@ def _order_by(report: Report, node: Node, value: object, scope: Scope) -> None:
     orders = [value] if isinstance(value, str) else list(value) if isinstance(value, list) else []
     for at, order in zip(elements(node, len(orders)), orders, strict=True):
         try:
-            trees = parse_order(str(order))
+            trees = parse_order(str(order), scope.columns)
         except SqlError as exc:
             report(at, f"{str(order)!r} {exc}")
             continue
@@ -246,7 +246,7 @@ def check_derived(report: Report, node: Node, spec: DerivedSpec, views: dict[str
     """Check one ``derived`` entry: its SQL parses and names columns its views have."""
     sql = node.child("sql")
     try:
-        tree = parse_query(spec.sql)
+        tree = parse_query(spec.sql, [c for columns in views.values() for c in columns])
     except SqlError as exc:
         report(sql, str(exc))
         return

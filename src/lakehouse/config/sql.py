@@ -14,8 +14,10 @@ refused: a reported problem must be one the run would also meet.
 from __future__ import annotations
 
 import difflib
+import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlglot
@@ -26,6 +28,8 @@ from sqlglot.optimizer.qualify import qualify
 DIALECTS = ("spark", "databricks")
 _UNRESOLVED = re.compile(r"^(?:Column '(?P<a>.+?)' could not be resolved|Unknown column: (?P<b>.+?))(?:\.|$)")
 _CLASS = re.compile(r"\s*for <class '[^']*'>")
+_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NAMES = ("VAR", "IDENTIFIER", "STRING")  # token types that are names or text already
 
 
 class SqlError(ValueError):
@@ -44,45 +48,104 @@ def _parse_error(exc: ParseError) -> str:
     return f"does not parse as Spark SQL: {description}{where}"
 
 
-def _parse(sql: str) -> exp.Expr:
-    """The one statement or expression in ``sql``; SqlError when no dialect parses it."""
-    if not sql.strip():
-        raise SqlError("is empty")
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """sqlglot logs a warning when it falls back to reading text as a command: not ours to show."""
+    logger = logging.getLogger("sqlglot")
+    disabled, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = disabled
+
+
+def _parse_one(sql: str) -> exp.Expr:
+    """The one statement or expression in ``sql`` (ParseError when no dialect parses it)."""
     error: ParseError | None = None
     for dialect in DIALECTS:
         try:
-            trees = [t for t in sqlglot.parse(sql, read=dialect) if t is not None]
+            with _quiet():
+                trees = [t for t in sqlglot.parse(sql, read=dialect) if t is not None]
         except ParseError as exc:
             error = error or exc
             continue
-        except SqlglotError as exc:  # a tokenizer error (an unclosed quote, ...)
-            raise SqlError(f"does not parse as Spark SQL: {exc}") from None
         if len(trees) != 1:
             raise SqlError("holds more than one SQL statement")
         return trees[0]
     assert error is not None
-    raise SqlError(_parse_error(error))
+    raise error
 
 
-def parse_expression(sql: str) -> exp.Expr:
-    """A column expression (what ``F.expr`` takes); a query or statement is a SqlError."""
-    tree = _parse(sql)
-    if isinstance(tree, (exp.Query, exp.Command, exp.Create, exp.Drop, exp.Insert)) or (
-        isinstance(tree, exp.Alias) and str(tree.alias).upper() in ("SELECT", "TABLE")
-    ):
+def _keywords_quoted(sql: str, columns: Iterable[str]) -> str | None:
+    """``sql`` with keywords that name a column (``comment``, ``values``, ``end``) backquoted.
+
+    Spark reads a keyword as an identifier where it can; sqlglot does not. None when there is
+    no such word to quote.
+    """
+    known = {c.lower() for c in columns}
+    try:
+        tokens = sqlglot.Dialect.get_or_raise("spark").tokenize(sql)
+    except SqlglotError:
+        return None
+    words = [t for t in tokens if t.token_type.name not in _NAMES and t.text.lower() in known]
+    words = [t for t in words if _WORD.match(t.text)]
+    if not words:
+        return None
+    out, last = [], 0
+    for token in words:
+        out += [sql[last : token.start], f"`{token.text}`"]
+        last = token.end + 1
+    return "".join(out) + sql[last:]
+
+
+def _parse(sql: str, columns: Iterable[str] = ()) -> exp.Expr:
+    """``sql`` parsed; SqlError when it does not parse, even with keyword column names quoted."""
+    if not sql.strip():
+        raise SqlError("is empty")
+    try:
+        return _parse_one(sql)
+    except ParseError as exc:
+        quoted = _keywords_quoted(sql, columns)
+        if quoted is not None:
+            try:
+                return _parse_one(quoted)
+            except ParseError:
+                pass
+        raise SqlError(_parse_error(exc)) from None
+    except SqlglotError as exc:  # a tokenizer error (an unclosed quote, ...)
+        raise SqlError(f"does not parse as Spark SQL: {exc}") from None
+
+
+def parse_expression(sql: str, columns: Iterable[str] = ()) -> exp.Expr:
+    """A column expression (what ``F.expr`` takes); a query or statement is a SqlError.
+
+    ``columns`` are the names the expression may use: a keyword among them is read as a name.
+    """
+    columns = tuple(columns)
+    tree = _parse(sql, columns)
+    if _statement(tree):
+        quoted = _keywords_quoted(sql, columns)
+        tree = _parse(quoted, columns) if quoted is not None else tree
+    if _statement(tree):
         raise SqlError("is a statement, not an expression (write only the condition or value)")
     return tree
 
 
-def parse_query(sql: str) -> exp.Expr:
-    """A query (a derived table's SQL)."""
-    return _parse(sql)
+def _statement(tree: exp.Expr) -> bool:
+    return isinstance(tree, (exp.Query, exp.Command, exp.Create, exp.Drop, exp.Insert)) or (
+        isinstance(tree, exp.Alias) and str(tree.alias).upper() in ("SELECT", "TABLE")
+    )
 
 
-def parse_order(sql: str) -> list[exp.Expr]:
+def parse_query(sql: str, columns: Iterable[str] = ()) -> exp.Expr:
+    """A query (a derived table's SQL); ``columns`` as for :func:`parse_expression`."""
+    return _parse(sql, columns)
+
+
+def parse_order(sql: str, columns: Iterable[str] = ()) -> list[exp.Expr]:
     """The sort expressions of an ``order_by`` (``"ts desc nulls last, id"``), without directions."""
     try:
-        tree = _parse(f"SELECT 1 ORDER BY {sql}")
+        tree = _parse(f"SELECT 1 ORDER BY {sql}", columns)
     except SqlError as exc:
         raise SqlError(str(exc).split(" at line ")[0]) from None
     order = tree.args.get("order")

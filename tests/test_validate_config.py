@@ -528,3 +528,14 @@ def test_derived_query_verdicts_agree_with_spark(spark: Any) -> None:
     finally:
         spark.catalog.dropTempView("gold_vc_orders")
         spark.catalog.dropTempView("silver_vc_orders")
+
+
+def test_a_view_with_columns_spark_names_is_read_unchecked(tmp_path: Path) -> None:
+    gold = {"transforms": [{"select": ["order_id", "upper(status)"]}]}
+    sql = "SELECT order_id, `upper(status)` AS s FROM gold_orders"
+    assert _errors(tmp_path, gold, derived=_derived(sql)) == {}
+    # The view's name is still known: a misspelt one is reported.
+    assert _errors(tmp_path, gold, derived=_derived("SELECT order_id FROM gold_order")) == {
+        "derived.0.sql": "reads gold_order, which is not a view of its inputs; did you mean 'gold_orders'? "
+        "(views: silver_orders, gold_orders)"
+    }

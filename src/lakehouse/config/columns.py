@@ -23,6 +23,7 @@ from lakehouse.config.names import is_name
 from lakehouse.config.node import Node
 from lakehouse.config.sql import (
     SqlError,
+    Views,
     check_query,
     close_match,
     output_name,
@@ -228,25 +229,25 @@ _NO_EFFECTIVE = (
 )
 
 
-def derived_views(inputs: dict[str, tuple[Scope, Scope | None, str | None]]) -> dict[str, tuple[str, ...]]:
+def derived_views(inputs: dict[str, tuple[Scope, Scope | None, str | None]]) -> Views:
     """The views a derived query may read: ``gold_<table>`` and ``silver_<dataset>`` of its inputs.
 
     ``inputs`` maps a dataset to (silver scope, gold table scope or None, gold table name).
-    A view whose columns are not all known is left out (the query is then not checked).
+    A view whose columns are not all known maps to None (a query reading it is not checked).
     """
-    views: dict[str, tuple[str, ...]] = {}
+    views: dict[str, tuple[str, ...] | None] = {}
     for dataset, (silver, gold, table) in inputs.items():
         views[f"silver_{dataset}"] = silver.columns
-        if gold is not None and table is not None and is_name(table) and gold.complete:
-            views[f"gold_{table}"] = gold.columns
+        if gold is not None and table is not None and is_name(table):
+            views[f"gold_{table}"] = gold.columns if gold.complete else None
     return views
 
 
-def check_derived(report: Report, node: Node, spec: DerivedSpec, views: dict[str, tuple[str, ...]]) -> None:
+def check_derived(report: Report, node: Node, spec: DerivedSpec, views: Views) -> None:
     """Check one ``derived`` entry: its SQL parses and names columns its views have."""
     sql = node.child("sql")
     try:
-        tree = parse_query(spec.sql, [c for columns in views.values() for c in columns])
+        tree = parse_query(spec.sql, [c for columns in views.values() for c in columns or ()])
     except SqlError as exc:
         report(sql, str(exc))
         return

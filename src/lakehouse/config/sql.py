@@ -109,11 +109,11 @@ def _parse(sql: str, columns: Iterable[str] = ()) -> exp.Expr:
         if quoted is not None:
             try:
                 return _parse_one(quoted)
-            except ParseError:
+            except SqlglotError:
                 pass
         raise SqlError(_parse_error(exc)) from None
-    except SqlglotError as exc:  # a tokenizer error (an unclosed quote, ...)
-        raise SqlError(f"does not parse as Spark SQL: {exc}") from None
+    except SqlglotError as exc:  # a tokenizer error
+        raise SqlError(f"does not parse as Spark SQL: a quote or comment is not closed ({exc})") from None
 
 
 def parse_expression(sql: str, columns: Iterable[str] = ()) -> exp.Expr:
@@ -197,17 +197,25 @@ class QueryCheck:
     outputs: tuple[str, ...] | None
 
 
-def _views_read(tree: exp.Expr, views: Mapping[str, Iterable[str]]) -> tuple[list[str], bool]:
-    """Problems with the tables a query reads, and whether it reads a table outside ``views``."""
+Views = Mapping[str, "tuple[str, ...] | None"]
+"""The views a query may read, with their columns (None: not known without Spark)."""
+
+
+def _views_read(tree: exp.Expr, views: Views) -> tuple[list[str], bool]:
+    """Problems with the tables a query reads, and whether it reads a table whose columns are
+    not known (outside ``views``, or a view with unknown columns)."""
     ctes = {cte.alias.lower() for cte in tree.find_all(exp.CTE)}
+    known = {v.lower(): columns for v, columns in views.items()}
     problems: list[str] = []
     outside = False
     for table in tree.find_all(exp.Table):
         name = table.name
         if not isinstance(table.this, exp.Identifier) or table.db:
             outside = True
-        elif name.lower() in ctes or name.lower() in {v.lower() for v in views}:
+        elif name.lower() in ctes:
             continue
+        elif name.lower() in known:
+            outside = outside or known[name.lower()] is None
         elif name.lower().startswith(("gold_", "silver_")):
             problems.append(
                 f"reads {name}, which is not a view of its inputs{close_match(name, views)} "
@@ -218,7 +226,7 @@ def _views_read(tree: exp.Expr, views: Mapping[str, Iterable[str]]) -> tuple[lis
     return problems, outside
 
 
-def _unresolved(exc: OptimizeError, views: Mapping[str, Iterable[str]], read: set[str]) -> str | None:
+def _unresolved(exc: OptimizeError, views: Mapping[str, tuple[str, ...]], read: set[str]) -> str | None:
     match = _UNRESOLVED.match(str(exc))
     if match is None:
         return None
@@ -230,18 +238,19 @@ def _unresolved(exc: OptimizeError, views: Mapping[str, Iterable[str]], read: se
     return f"names column {name!r}, which none of the tables it reads has{close_match(name, columns)}"
 
 
-def check_query(tree: exp.Expr, views: Mapping[str, Iterable[str]]) -> QueryCheck:
+def check_query(tree: exp.Expr, views: Views) -> QueryCheck:
     """Check a parsed query against the columns of the views it may read."""
     problems, outside = _views_read(tree, views)
+    columns = {v: c for v, c in views.items() if c is not None}
     opaque = (exp.Pivot, exp.Lateral, exp.Unnest)  # PIVOT and UNPIVOT are both Pivot
     if outside or problems or not isinstance(tree, exp.Query) or any(tree.find_all(*opaque)):
         return QueryCheck(tuple(problems), None)
     read = {t.name.lower() for t in tree.find_all(exp.Table)}
-    schema: dict[str, object] = {v: dict.fromkeys(cols, "string") for v, cols in views.items()}
+    schema: dict[str, object] = {v: dict.fromkeys(cols, "string") for v, cols in columns.items()}
     try:
         qualified = qualify(tree.copy(), schema=schema, dialect="spark", validate_qualify_columns=True)
     except OptimizeError as exc:
-        message = _unresolved(exc, views, read)
+        message = _unresolved(exc, columns, read)
         return QueryCheck((message,) if message else (), None)
     except Exception:  # a construct sqlglot cannot follow: left unchecked
         return QueryCheck((), None)

@@ -539,3 +539,35 @@ def test_a_view_with_columns_spark_names_is_read_unchecked(tmp_path: Path) -> No
         "derived.0.sql": "reads gold_order, which is not a view of its inputs; did you mean 'gold_orders'? "
         "(views: silver_orders, gold_orders)"
     }
+
+
+def test_run_job_refuses_a_broken_config_before_spark(shipped: Path, monkeypatch) -> None:
+    from lakehouse.orchestration import run_job
+
+    monkeypatch.setenv("LAKEHOUSE_PII_SALT", "test-salt")
+    _edit(shipped / "conf/pipelines/devices.yml", 'rule: "mem_mb > 0"', 'rule: "mem_mb >> "')
+    lake = shipped / "lake"
+    with pytest.raises(ConfigError) as caught:
+        run_job(None, pipeline=str(shipped / "conf/pipelines/devices.yml"), env="local", root=str(lake))
+    assert caught.value.key_path == "datasets.usage.gold.expectations.0.rule"
+    assert caught.value.reason.startswith("'mem_mb >> ' does not parse as Spark SQL")
+    assert not lake.exists()  # no session was asked for, nothing written
+
+
+def test_doctor_reports_a_broken_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lakehouse.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "--name", "shop"]) == 0
+    _edit(tmp_path / "conf/pipelines/shop.yml", 'rule: "currency is not null"', 'rule: "curency is not null"')
+    capsys.readouterr()
+    code = main(["doctor", "--config", "conf/pipelines/shop.yml", "--env", "local", "--json"])
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
+    assert code == 1 and checks["config"]["status"] == "fail"
+    assert checks["config"]["detail"] == (
+        "conf/pipelines/shop.yml: datasets.orders.gold.expectations.1.rule: names column 'curency', "
+        "which the rows of dataset 'orders' do not have; did you mean 'currency'?"
+    )
+    assert checks["config"]["fix"] == "lakehouse validate-config --config conf/pipelines/shop.yml lists them"

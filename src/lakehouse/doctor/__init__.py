@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from lakehouse.config import load_config
 from lakehouse.config.model import PipelineConfig
+from lakehouse.config.validate import Findings, check_columns
 from lakehouse.doctor.environment import chromium_check, jars_check, java_check, packages_check, python_check
 from lakehouse.doctor.project import landing_check, root_check, secret_checks
 from lakehouse.doctor.result import FAIL, OK, SKIP, Check
@@ -25,6 +26,12 @@ def _config(path: str | None, env: str | None, explicit: bool) -> tuple[Pipeline
         if not explicit and exc.reason == "file not found":
             return None, Check("config", SKIP, f"{path} not found", "pass --config", required=False)
         return None, Check("config", FAIL, str(exc), "fix the file and key named above")
+    findings = Findings()
+    check_columns(findings, config, config.datasets)  # secrets have checks of their own below
+    if findings.errors:
+        more = len(findings.errors) - 1
+        detail = str(findings.errors[0]) + (f" (and {more} more)" if more else "")
+        return config, Check("config", FAIL, detail, f"lakehouse validate-config --config {path} lists them")
     detail = f"{path} (env {env or 'none'}): pipeline {config.name!r}, {len(config.datasets)} dataset(s)"
     return config, Check("config", OK, detail)
 

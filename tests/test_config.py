@@ -12,6 +12,8 @@ from lakehouse.constants import secret_env_var
 from lakehouse.errors import ConfigError, SecretError
 from lakehouse.secrets import SecretRef
 
+REPO_CONF = Path(__file__).resolve().parent.parent / "conf"
+
 
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -200,3 +202,16 @@ def test_loading_config_does_not_import_pyspark(conf: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("env", ["local", "dev", "staging", "prod"])
+@pytest.mark.parametrize("pipeline", sorted(p.name for p in (REPO_CONF / "pipelines").glob("*.yml")))
+def test_every_shipped_pipeline_loads_under_every_overlay(pipeline: str, env: str) -> None:
+    # The overlays are shared by the pipelines of conf/: a dataset entry of one pipeline
+    # (devices' usage salt) must not reach another (customers).
+    environ = {"LAKEHOUSE_STORAGE_ACCOUNT": "acct"}
+    config = load_config(REPO_CONF / "pipelines" / pipeline, env, environ=environ)
+    assert config.datasets
+    if env == "dev":
+        usage = config.datasets.get("usage")
+        assert usage is None or usage.contract.pii_salt is not None

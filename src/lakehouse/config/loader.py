@@ -2,7 +2,9 @@
 
 Order of assembly: the pipeline file is read; any dataset whose ``contract`` is a string is
 replaced by the contract file it names (relative to the file that names it); then the
-environment overlay ``<conf>/envs/<env>.yml`` is deep-merged on top. ``${NAME}`` and
+environment overlay ``<conf>/envs/<env>.yml`` is deep-merged on top. An overlay serves every
+pipeline of its ``conf`` folder: its ``datasets.<name>`` entries apply to the pipelines that
+define ``<name>`` and are left out for the others. ``${NAME}`` and
 ``${NAME:-default}`` in string values are replaced from the environment as each file is read.
 The origin of every key path is recorded so errors can name the right file.
 """
@@ -123,6 +125,14 @@ def resolve_includes(tree: dict[str, Any], origins: Origins, env: dict[str, str]
         _record(origins, content, path, shown)
 
 
+def _for_pipeline(overlay: Any, tree: dict[str, Any]) -> Any:
+    """The overlay without ``datasets`` entries for datasets the pipeline does not define."""
+    ours, theirs = tree.get("datasets"), overlay.get("datasets") if isinstance(overlay, dict) else None
+    if not isinstance(ours, dict) or not isinstance(theirs, dict):
+        return overlay
+    return {**overlay, "datasets": {k: v for k, v in theirs.items() if k in ours}}
+
+
 def assemble(
     pipeline_file: Path, env_name: str | None, env: dict[str, str] | None = None, envs_dir: Path | None = None
 ) -> tuple[dict[str, Any], Origins]:
@@ -143,7 +153,7 @@ def assemble(
                 found=env_name,
                 expected="one of " + (", ".join(available) or f"the files in {folder}"),
             )
-        overlay = read_yaml(overlay_file, env)
+        overlay = _for_pipeline(read_yaml(overlay_file, env), tree)
         overlay_shown = os.path.relpath(overlay_file)
         tree = deep_merge(tree, overlay, origins, overlay_shown)
         resolve_includes(tree, origins, env)

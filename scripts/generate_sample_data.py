@@ -16,8 +16,12 @@ import gzip
 import io
 import json
 import random
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import sample_customer_changes
 
 SEED = 20261101
 DAYS = ("2026-11-01", "2026-11-02", "2026-11-03")
@@ -393,8 +397,21 @@ def generate(out_dir: Path) -> dict:
         data = _render(lf)
         target.write_bytes(data)
         entry["bytes"] = len(data)
+    _write_customers(out_dir, manifest)
     (out_dir / "MANIFEST.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
+
+
+def _write_customers(out_dir: Path, manifest: dict) -> None:
+    """The customers change feed (its own random stream, so the other files do not change)."""
+    files, cases = sample_customer_changes.build(SEED + 1)
+    for f in files:
+        data = f.pop("text").encode("utf-8")
+        target = out_dir / f["path"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        manifest["files"].append({**f, "data_rows": data.count(b"\n") - 1, "bytes": len(data)})
+    manifest["cdc_cases"] = cases
 
 
 def main(argv: list[str] | None = None) -> None:

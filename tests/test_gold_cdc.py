@@ -17,7 +17,7 @@ from chispa import assert_df_equality
 
 from lakehouse.config.cdc import CdcSpec
 from lakehouse.config.gold import GoldSpec, Scd2Spec
-from lakehouse.gold.cdc import publish_changes
+from lakehouse.gold.cdc import Tables, publish_changes
 from lakehouse.io.delta import read_table, table_version
 
 FEED = "id string, name string, city string, op string, ts timestamp, seq int"
@@ -55,7 +55,7 @@ class Gold:
 
     def apply(self, rows: list[tuple[Any, ...]], now: dt.datetime = NOW) -> dict[str, int]:
         batch = self.spark.createDataFrame(rows, FEED)
-        return publish_changes(self.spark, batch, self.spec, self.path, self.tombstones, now).buckets
+        return publish_changes(self.spark, batch, self.spec, Tables(self.path, self.tombstones), now).buckets
 
     def versions(self) -> tuple[int | None, int | None]:
         return table_version(self.spark, self.path), table_version(self.spark, self.tombstones)

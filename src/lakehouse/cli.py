@@ -103,6 +103,11 @@ def _print_table(summary: dict[str, Any]) -> None:
                 f"{dataset:<22}{layer:<8}{r['status']:<11}{r['rows_read']:>9}{r['rows_written']:>9}"
                 f"{r['rows_quarantined']:>9}{r['rows_dropped']:>9}"
             )
+            if (r.get("details") or {}).get("cdc"):
+                print(
+                    "  changes: "
+                    + ", ".join(f"{k.replace('_', '-')} {v}" for k, v in r["details"]["cdc"].items())
+                )
             if r.get("error"):
                 print(f"  ! {r['error']}")
 

@@ -34,6 +34,8 @@ CHECKPOINTS = "_checkpoints"
 """The folder under the storage root holding every layer's incremental state."""
 QUARANTINE_SUFFIX = "_quarantine"
 """A quarantine table is named after its table plus this suffix."""
+TOMBSTONES_SUFFIX = "_tombstones"
+"""The deletes a change-feed gold table remembers, beside it: its name plus this suffix."""
 
 SECRET_ENV_PREFIX = "LAKEHOUSE_SECRET_"
 

@@ -1,6 +1,10 @@
 """The run ledger: one Delta row per run x dataset x layer with status, counts and versions.
 
 A path (``<root>/_lakehouse_runs``) or a Unity Catalog name (``<catalog>.<ops schema>.lakehouse_runs``).
+
+``counts`` holds a layer's rows by outcome beyond the four ``rows_*`` columns: a change-feed
+gold layer's buckets (inserted, updated, deleted, stale, duplicate, no_op); NULL elsewhere.
+The column was added after the first release: appends merge it into an older ledger.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ if TYPE_CHECKING:
 LEDGER_SCHEMA = (
     "run_id string, pipeline string, env string, dataset string, layer string, status string, "
     "rows_read long, rows_written long, rows_quarantined long, rows_dropped long, "
-    "table_version long, files long, error string, started_at timestamp, finished_at timestamp"
+    "table_version long, files long, error string, started_at timestamp, finished_at timestamp, "
+    "counts map<string,bigint>"
 )
 
 
@@ -44,12 +49,13 @@ def record_run(spark: SparkSession, config: PipelineConfig, ctx: RunContext, sum
             r.error,
             started,
             finished,
+            r.details.get("cdc"),
         )
         for r in summary.results
     ]
     if not rows:
         return
-    delta.append(spark, spark.createDataFrame(rows, LEDGER_SCHEMA), config.storage.runs)
+    delta.append(spark, spark.createDataFrame(rows, LEDGER_SCHEMA), config.storage.runs, merge_schema=True)
 
 
 def read_ledger(spark: SparkSession, config: PipelineConfig) -> DataFrame:

@@ -133,3 +133,4 @@ class BatchOutcome:
     rows_dropped: int
     rows_written: int
     results: list[RuleResult]
+    cdc: dict[str, int] | None = None  # a change feed's rows per bucket (inserted, ..., no_op)

@@ -79,15 +79,18 @@ def manifest(samples: Path | None = None) -> dict[str, Any]:
     return json.loads(((samples or samples_dir()) / "MANIFEST.json").read_text())
 
 
-def land_day(day: str, landing: Path, samples: Path | None = None) -> dict[str, int]:
-    """Copy every sample file of ``day`` into ``landing/<dataset>/<day>/``.
+def land_day(
+    day: str, landing: Path, samples: Path | None = None, datasets: tuple[str, ...] | None = None
+) -> dict[str, int]:
+    """Copy every sample file of ``day`` (of ``datasets``, default all) into
+    ``landing/<dataset>/<day>/``.
 
     Returns the data rows landed per dataset, from the manifest.
     """
     samples = samples or samples_dir()
     rows: dict[str, int] = {}
     for entry in manifest(samples)["files"]:
-        if entry["day"] != day:
+        if entry["day"] != day or (datasets is not None and entry["dataset"] not in datasets):
             continue
         source = samples / entry["path"]
         target = landing / entry["dataset"] / day / source.name
@@ -141,3 +144,122 @@ def delta_versions(spark: SparkSession, paths: dict[str, str]) -> dict[str, int 
     from lakehouse.io.delta import table_version
 
     return {name: table_version(spark, path) for name, path in paths.items()}
+
+
+# --- the customers change feed: gold expected from the landed files, in plain Python ----------
+
+CUSTOMER_VALUES = ("name", "city", "plan")
+
+
+def customer_changes(day: str, samples: Path | None = None) -> list[dict[str, Any]]:
+    """The landed sample customer changes of ``day`` (every row, duplicates included), as dicts
+    with ``changed_at`` a datetime and ``change_seq`` an int."""
+    from datetime import datetime
+
+    samples = samples or samples_dir()
+    out = []
+    for entry in manifest(samples)["files"]:
+        if entry["dataset"] != "customers" or entry["day"] != day:
+            continue
+        with open(samples / entry["path"], newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                row["changed_at"] = datetime.strptime(row["changed_at"], "%Y-%m-%d %H:%M:%S")
+                out.append({**row, "change_seq": int(row["change_seq"])})
+    return out
+
+
+def _seq(change: dict[str, Any]) -> tuple[Any, int]:
+    return (change["changed_at"], change["change_seq"])
+
+
+def _values(change: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(change[c] for c in CUSTOMER_VALUES)
+
+
+def expected_customers_scd1(
+    batches: list[list[dict[str, Any]]],
+) -> tuple[dict[str, dict], list[dict[str, int]]]:
+    """SCD1 gold after applying ``batches`` in order, as docs/gold.md states it, and each batch's
+    buckets: per key, a change with a sequence gold or the batch already had is a duplicate, one
+    older than the newest gold holds is stale, the others apply one by one in sequence order."""
+    rows: dict[str, dict[str, Any]] = {}
+    deletes: dict[str, set[tuple[Any, int]]] = {}
+    counts = []
+    for batch in batches:
+        n = dict.fromkeys(("inserted", "updated", "deleted", "stale", "duplicate", "no_op"), 0)
+        for key in sorted({c["customer_id"] for c in batch}):
+            known = set(deletes.get(key, set())) | ({_seq(rows[key])} if key in rows else set())
+            newest = max(known) if known else None
+            for change in sorted((c for c in batch if c["customer_id"] == key), key=_seq):
+                seq = _seq(change)
+                if seq in known:
+                    n["duplicate"] += 1
+                    continue
+                if newest is not None and seq < newest:
+                    n["stale"] += 1
+                    continue
+                known.add(seq)
+                if change["op"] == "D":
+                    n["deleted"] += 1
+                    deletes.setdefault(key, set()).add(seq)
+                    rows.pop(key, None)
+                    continue
+                before = rows.get(key)
+                n[
+                    "inserted"
+                    if before is None
+                    else "no_op"
+                    if _values(before) == _values(change)
+                    else "updated"
+                ] += 1
+                rows[key] = change
+        counts.append(n)
+    return rows, counts
+
+
+def expected_customers_scd2(
+    batches: list[list[dict[str, Any]]],
+) -> tuple[list[dict[str, Any]], list[dict[str, int]]]:
+    """SCD2 history after ``batches``: every distinct (key, sequence) change ever received, replayed
+    in sequence order; an upsert equal to the open version opens none. Buckets per batch: a
+    change seen before is a duplicate, the others count by the event before them in that order."""
+    seen: dict[tuple[str, Any], dict[str, Any]] = {}
+    counts = []
+    for batch in batches:
+        n = dict.fromkeys(("inserted", "updated", "deleted", "stale", "duplicate", "no_op"), 0)
+        new = []
+        for change in batch:
+            key = (change["customer_id"], _seq(change))
+            if key in seen:
+                n["duplicate"] += 1
+            else:
+                seen[key] = change
+                new.append(change)
+        for change in new:
+            timeline = sorted((c for (k, _), c in seen.items() if k == change["customer_id"]), key=_seq)
+            before = timeline[timeline.index(change) - 1] if timeline.index(change) else None
+            if change["op"] == "D":
+                n["deleted"] += 1
+            elif before is None or before["op"] == "D":
+                n["inserted"] += 1
+            else:
+                n["no_op" if _values(before) == _values(change) else "updated"] += 1
+        counts.append(n)
+    versions: list[dict[str, Any]] = []
+    for customer in sorted({k for k, _ in seen}):
+        open_version: dict[str, Any] | None = None
+        for change in sorted((c for (k, _), c in seen.items() if k == customer), key=_seq):
+            if change["op"] != "D" and open_version is not None and _values(open_version) == _values(change):
+                continue
+            if open_version is not None:
+                open_version["valid_to"], open_version["is_current"] = change["changed_at"], False
+                open_version = None
+            if change["op"] != "D":
+                open_version = {
+                    **change,
+                    "valid_from": change["changed_at"],
+                    "valid_to": None,
+                    "is_current": True,
+                }
+                versions.append(open_version)
+    return versions, counts

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lakehouse.config.cdc import CdcSpec
+from lakehouse.config.cdc import CdcSpec, parse_cdc
 from lakehouse.config.expectations import Expectation, names_unique, parse_expectation
 from lakehouse.config.names import check_name, check_names, check_query, check_table_name
 from lakehouse.config.node import Node
@@ -56,7 +56,15 @@ class GoldSpec:
     transforms: tuple[TransformStep, ...] = ()
     expectations: tuple[Expectation, ...] = ()
     scd2: Scd2Spec | None = None
-    cdc: CdcSpec | None = None  # a change feed (lakehouse.gold.cdc.publish_changes applies it)
+    cdc: CdcSpec | None = None
+
+    @property
+    def audited(self) -> tuple[Expectation, ...]:
+        """The expectations a batch is audited with: the configured ones, and for a change feed
+        the implicit drop rule for rows without a key or sequence value."""
+        if self.cdc is None:
+            return self.expectations
+        return (*self.expectations, self.cdc.implicit_expectation(self.keys))
 
 
 @dataclass(frozen=True)
@@ -158,13 +166,28 @@ def parse_gold(node: Node, dataset: str) -> GoldSpec:
     """Parse a dataset's ``gold`` section."""
     node.check_keys(
         frozenset(
-            {"table", "mode", "keys", "partition_by", "transforms", "expectations", "scd2", "description"}
+            {
+                "table",
+                "mode",
+                "keys",
+                "partition_by",
+                "transforms",
+                "expectations",
+                "scd2",
+                "cdc",
+                "description",
+            }
         )
     )
     mode, keys, expectations = _publish_options(node, "merge")
     table = check_table_name(node.child("table"), node.get_str("table", dataset), "gold table name")
     scd2_node = node.child("scd2")
     scd2 = None
+    cdc = None if node.child("cdc").missing else parse_cdc(node.child("cdc"), mode, keys)
+    if cdc is not None and scd2_node.has("effective_from"):
+        raise scd2_node.child("effective_from").error(
+            "with a cdc block, sequence_by orders the versions", expected="no effective_from"
+        )
     if mode == "scd2":
         if not scd2_node.missing:
             scd2_node.check_keys(frozenset({"track", "effective_from"}))
@@ -184,6 +207,7 @@ def parse_gold(node: Node, dataset: str) -> GoldSpec:
         transforms=tuple(parse_step(n) for n in node.child("transforms").elements()),
         expectations=expectations,
         scd2=scd2,
+        cdc=cdc,
     )
 
 

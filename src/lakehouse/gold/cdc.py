@@ -1,10 +1,13 @@
 """Publish a change batch to gold: read gold's state, plan the changes, count them, write them.
 
 Composes the pure plan (:mod:`lakehouse.transforms.cdc_scd1` / ``cdc_scd2``) with the writer
-(:mod:`lakehouse.gold.cdc_writer`). Gold and its tombstone table are read at the version they
-have when the batch starts, so counting and writing evaluate the same plan. Writes, in this
-order: gold (one MERGE, or the first write), then the tombstones (one MERGE). A batch whose
-changes are all duplicates or stale writes nothing, so a rerun changes no Delta version.
+(:mod:`lakehouse.gold.cdc_writer`). Gold and its tombstone table are read at the versions they
+had before the batch (the ones gold's plan recorded), so counting and writing evaluate the
+same plan, and a batch replayed after a crash plans exactly what it planned the first time.
+Writes, in this order: gold (one MERGE, or the first write), then the tombstones (one MERGE),
+each carrying the batch's ``txn`` (Delta's txnAppId/txnVersion): a write that already reached
+its table is skipped by Delta. A batch whose changes are all duplicates or stale writes
+nothing, so a rerun of the same changes changes no Delta version.
 """
 
 from __future__ import annotations
@@ -36,6 +39,16 @@ _TARGET = "_target"  # marks the rows to merge in the counting job
 
 
 @dataclass(frozen=True)
+class Tables:
+    """Gold and its tombstone table, with the versions the batch plans against (None: as now)."""
+
+    gold: str
+    tombstones: str
+    gold_version: int | None = None
+    tombstones_version: int | None = None
+
+
+@dataclass(frozen=True)
 class CdcOutcome:
     """Whether gold got a new version, and the batch's changes per bucket."""
 
@@ -43,18 +56,18 @@ class CdcOutcome:
     buckets: dict[str, int]
 
 
-def _read(spark: SparkSession, path: str) -> DataFrame | None:
-    version = delta.table_version(spark, path)
-    return None if version is None else delta.read_table(spark, path, version)
+def _read(spark: SparkSession, table: str, version: int | None) -> DataFrame | None:
+    version = delta.table_version(spark, table) if version is None else version
+    return None if version is None else delta.read_table(spark, table, version)
 
 
 def plan(
-    spark: SparkSession, df: DataFrame, spec: GoldSpec, path: str, tombstones_path: str, now: datetime
+    spark: SparkSession, df: DataFrame, spec: GoldSpec, tables: Tables, now: datetime
 ) -> tuple[Roles, CdcPlan]:
-    """The roles of the batch's columns and its plan against gold as it is now."""
+    """The roles of the batch's columns and its plan against gold as of ``tables``' versions."""
     cdc = spec.cdc
     if cdc is None:
-        raise PublishError(f"{path}: the gold spec has no cdc block")
+        raise PublishError(f"{tables.gold}: the gold spec has no cdc block")
     track = spec.scd2.track if spec.scd2 else None
     missing = missing_columns(df.columns, spec.keys, cdc, track)
     if missing:
@@ -64,14 +77,15 @@ def plan(
         )
     r = roles_of(df.columns, spec.keys, cdc, track)
     changes = with_operation(df, cdc)
-    tombstones = live_tombstones(_read(spark, tombstones_path), now - cdc.tombstone_retention)
+    remembered = _read(spark, tables.tombstones, tables.tombstones_version)
+    tombstones = live_tombstones(remembered, now - cdc.tombstone_retention)
+    gold = _read(spark, tables.gold, tables.gold_version)
     if spec.mode == "scd2":
-        return r, plan_scd2(
-            changes, _read(spark, path), tombstones, r, now=now, ignore_null_updates=cdc.ignore_null_updates
-        )
+        nulls = cdc.ignore_null_updates
+        return r, plan_scd2(changes, gold, tombstones, r, now=now, ignore_null_updates=nulls)
     return r, plan_scd1(
         changes,
-        _read(spark, path),
+        gold,
         tombstones,
         r,
         now=now,
@@ -89,20 +103,36 @@ def count(p: CdcPlan) -> tuple[dict[str, int], int]:
 
 
 def publish_changes(
-    spark: SparkSession, df: DataFrame, spec: GoldSpec, path: str, tombstones_path: str, now: datetime
+    spark: SparkSession,
+    df: DataFrame,
+    spec: GoldSpec,
+    tables: Tables,
+    now: datetime,
+    *,
+    txn: tuple[str, int] | None = None,
 ) -> CdcOutcome:
-    """Apply the change batch ``df`` to gold at ``path``; tombstones live at ``tombstones_path``."""
+    """Apply the change batch ``df`` to ``tables.gold`` (deletes remembered in ``tables.tombstones``).
+
+    ``txn`` = (app id, version) makes each write idempotent (a replayed batch writes nothing twice).
+    """
     if spec.cdc is None:
         raise PublishError(f"gold {spec.table}: the gold spec has no cdc block")
-    r, p = plan(spark, df, spec, path, tombstones_path, now)
+    r, p = plan(spark, df, spec, tables, now)
     buckets, to_merge = count(p)
     if to_merge:
         if spec.mode == "scd2":
-            cdc_writer.merge_scd2(spark, p.target, path, r, spec.partition_by)
+            cdc_writer.merge_scd2(spark, p.target, tables.gold, r, spec.partition_by, txn=txn)
         else:
             cdc_writer.merge_scd1(
-                spark, p.target, path, r, soft_delete=spec.cdc.soft_delete, partition_by=spec.partition_by
+                spark,
+                p.target,
+                tables.gold,
+                r,
+                soft_delete=spec.cdc.soft_delete,
+                partition_by=spec.partition_by,
+                txn=txn,
             )
     if buckets["deleted"]:
-        cdc_writer.remember(spark, p.tombstones, tombstones_path, r, now - spec.cdc.tombstone_retention)
+        cutoff = now - spec.cdc.tombstone_retention
+        cdc_writer.remember(spark, p.tombstones, tables.tombstones, r, cutoff, txn=txn)
     return CdcOutcome(to_merge > 0, buckets)

@@ -6,9 +6,10 @@ after the one gold consumed last, read as one batch through the change data feed
 write-audit-publish on them. A range that fails (a tripped expectation, duplicate keys) stays
 planned, so the next run retries that same range; a committed range is never read again, so
 a rerun without new silver rows writes nothing and starts no Spark job. Merge, SCD2 and
-partition overwrite are idempotent if a range is replayed after a crash; append and the
-quarantine use Delta's txnAppId/txnVersion. Derived tables are published by
-:mod:`lakehouse.gold.derived`.
+partition overwrite are idempotent if a range is replayed after a crash; append, the
+quarantine and a change feed's writes use Delta's txnAppId/txnVersion (a change feed also
+plans a replay against gold as it was before the range, so its counts are the same).
+Derived tables are published by :mod:`lakehouse.gold.derived`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from pyspark.sql import SparkSession
 
-from lakehouse.constants import GOLD, QUARANTINE_SUFFIX
+from lakehouse.constants import GOLD, QUARANTINE_SUFFIX, TOMBSTONES_SUFFIX
 from lakehouse.errors import LakehouseError, PublishError, QualityError
 from lakehouse.gold.wap import Target, publish_batch
 from lakehouse.io import delta
@@ -28,14 +29,16 @@ if TYPE_CHECKING:
     from lakehouse.config.model import DatasetConfig, PipelineConfig
 
 
-def target_of(config: PipelineConfig, dataset: str, table: str) -> Target:
-    """Where gold table ``table`` of ``dataset`` and its metrics and quarantine tables live."""
+def target_of(config: PipelineConfig, dataset: str, table: str, *, change_feed: bool = False) -> Target:
+    """Where gold table ``table`` of ``dataset`` and its metrics and quarantine tables live
+    (and a change feed's tombstone table)."""
     return Target(
         dataset=dataset,
         path=config.storage.table(GOLD, table),
         metrics_path=config.storage.metrics,
         quarantine_path=config.storage.table(GOLD, f"{table}{QUARANTINE_SUFFIX}"),
         resolve=lambda name: config.storage.table(GOLD, name),
+        tombstones_path=config.storage.table(GOLD, f"{table}{TOMBSTONES_SUFFIX}") if change_feed else None,
     )
 
 
@@ -48,6 +51,10 @@ def add_outcome(result: LayerResult, outcome: BatchOutcome) -> None:
     for r in outcome.results:
         rules[r.rule] = combine(rules.get(r.rule), r)
     result.details["batches"] = result.details.get("batches", 0) + 1
+    if outcome.cdc is not None:
+        totals = result.details.setdefault("cdc", {})
+        for bucket, n in outcome.cdc.items():
+            totals[bucket] = totals.get(bucket, 0) + n
 
 
 def finish(spark: SparkSession, result: LayerResult, path: str) -> LayerResult:
@@ -89,7 +96,7 @@ def publish(
     spec = dataset.gold
     if spec is None:
         raise PublishError(f"dataset {dataset.name!r} has no gold section")
-    target = target_of(config, dataset.name, spec.table)
+    target = target_of(config, dataset.name, spec.table, change_feed=spec.cdc is not None)
     result = LayerResult(dataset.name, GOLD)
     if not delta.table_exists(spark, dataset.silver_path):
         result.details["note"] = f"no silver table at {dataset.silver_path}"
@@ -101,7 +108,7 @@ def publish(
     if not inc.replay:
         if inc.start == 0:
             ensure_change_feed(spark, dataset.silver_path)
-        inc.before = {t: delta.table_version(spark, t) for t in (target.path, target.quarantine_path)}
+        inc.before = {t: delta.table_version(spark, t) for t in target.tables()}
         state.plan(inc)
     try:
         batch, rows = read_range(spark, dataset.silver_path, inc)

@@ -16,8 +16,8 @@ from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.config.expectations import Expectation
 from lakehouse.config.gold import GoldSpec
-from lakehouse.errors import QualityError
-from lakehouse.gold import writers
+from lakehouse.errors import PublishError, QualityError
+from lakehouse.gold import cdc, writers
 from lakehouse.io import delta
 from lakehouse.io.increments import commits_since
 from lakehouse.io.metrics import write_metrics
@@ -25,6 +25,7 @@ from lakehouse.quality.evaluate import evaluate
 from lakehouse.quality.rules import drop_rules
 from lakehouse.results import BatchOutcome, RuleResult, RunContext
 from lakehouse.transforms import quarantine
+from lakehouse.transforms.cdc import BUCKETS
 from lakehouse.transforms.steps import apply_steps
 
 
@@ -37,6 +38,12 @@ class Target:
     metrics_path: str
     quarantine_path: str
     resolve: Callable[[str], str]  # a gold table name -> its path (``references`` rules)
+    tombstones_path: str | None = None  # a change feed's remembered deletes
+
+    def tables(self) -> tuple[str, ...]:
+        """The tables a batch may write (their versions before it make a replay exact)."""
+        extra = (self.tombstones_path,) if self.tombstones_path else ()
+        return (self.path, self.quarantine_path, *extra)
 
 
 def read_references(
@@ -66,6 +73,23 @@ def _quality_error(target: Target, results: list[RuleResult], outcome: BatchOutc
         sample_keys=first.sample_keys,
         outcome=outcome,
     )
+
+
+def _write_changes(
+    spark: SparkSession,
+    df: DataFrame,
+    spec: GoldSpec,
+    target: Target,
+    ctx: RunContext,
+    txn: tuple[str, int] | None,
+    before: dict[str, int | None],
+) -> dict[str, int]:
+    if target.tombstones_path is None:
+        raise PublishError(f"gold {target.dataset}: a change feed needs a tombstone table")
+    tables = cdc.Tables(
+        target.path, target.tombstones_path, before.get(target.path), before.get(target.tombstones_path)
+    )
+    return cdc.publish_changes(spark, df, spec, tables, ctx.started_at, txn=txn).buckets
 
 
 def _write(
@@ -114,15 +138,11 @@ def publish_batch(
     the batch (its commits are the ones after, replay included). Counts come from the
     expectations' one aggregate and from the commits.
     """
-    before = before if before is not None else {
-        t: delta.table_version(spark, t) for t in (target.path, target.quarantine_path)
-    }  # fmt: skip
-    staged = apply_steps(batch, spec.transforms).withColumn(
-        quarantine.DROP_RULES, drop_rules(spec.expectations)
-    )
-    references = read_references(spark, spec.expectations, target.resolve)
+    before = before if before is not None else {t: delta.table_version(spark, t) for t in target.tables()}
+    staged = apply_steps(batch, spec.transforms).withColumn(quarantine.DROP_RULES, drop_rules(spec.audited))
+    references = read_references(spark, spec.audited, target.resolve)
     results = evaluate(
-        staged.drop(quarantine.DROP_RULES), spec.expectations, keys=spec.keys, references=references
+        staged.drop(quarantine.DROP_RULES), spec.audited, keys=spec.keys, references=references
     )
     rows_staged = _staged_rows(results, staged)
     if rows_read is None:  # without transforms the staged rows are the batch's rows
@@ -130,6 +150,8 @@ def publish_batch(
     read = rows_read
     write_metrics(spark, results, target.metrics_path, ctx, target.dataset, target.path)
     outcome = BatchOutcome(read, rows_staged, read - rows_staged, 0, results)
+    if spec.cdc is not None:
+        outcome.cdc = dict.fromkeys(BUCKETS, 0)
     if any(r.tripped for r in results):
         raise _quality_error(target, results, outcome)
     kept, dropped = quarantine.split_gold(staged)
@@ -143,7 +165,10 @@ def publish_batch(
         n_dropped = delta.metrics_of(done, "numOutputRows")
         outcome.rows_dropped += n_dropped
     if rows_staged - n_dropped > 0:
-        _write(spark, kept, spec, target, txn)
+        if spec.cdc is not None:
+            outcome.cdc = _write_changes(spark, kept, spec, target, ctx, txn, before)
+        else:
+            _write(spark, kept, spec, target, txn)
         written = commits_since(spark, target.path, before.get(target.path))
         outcome.rows_written = sum(c.rows_written for c in written)
     return outcome

@@ -17,7 +17,8 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 CDF_PROPERTY = "delta.enableChangeDataFeed"
 CDF_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
 _NAME = re.compile(r"^[^./:`\s]+\.[^./:`\s]+\.[^./:`\s]+$")
+# Session settings that make Delta's SQL writes (MERGE, UPDATE, DELETE) idempotent.
+TXN_CONFS = ("spark.databricks.delta.write.txnAppId", "spark.databricks.delta.write.txnVersion")
 _MISSING = ("DELTA_TABLE_ONLY_OPERATION", "PATH_NOT_FOUND", "TABLE_OR_VIEW_NOT_FOUND", "is not a Delta table")
 
 
@@ -236,11 +239,18 @@ def append(
 
 
 def create(
-    df: DataFrame, table: str, partition_by: Sequence[str] = (), user_metadata: str | None = None
+    df: DataFrame,
+    table: str,
+    partition_by: Sequence[str] = (),
+    user_metadata: str | None = None,
+    *,
+    txn: tuple[str, int] | None = None,
 ) -> None:
-    """Create the table from ``df`` (fails when it exists)."""
+    """Create the table from ``df`` (fails when it exists); ``txn`` is recorded as in :func:`append`."""
     # "error", not its alias "errorifexists": the Spark Connect client accepts only the former.
     writer = df.write.format("delta").mode("error")
+    if txn is not None:
+        writer = writer.option("txnAppId", txn[0]).option("txnVersion", str(txn[1]))
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     _save(writer, table, user_metadata)
@@ -262,16 +272,46 @@ def _save(writer: DataFrameWriter, table: str, user_metadata: str | None) -> Non
         writer.save(table)
 
 
-def merge(spark: SparkSession, source: DataFrame, table: str, clauses: str) -> None:
+@contextmanager
+def idempotent(spark: SparkSession, txn: tuple[str, int] | None) -> Iterator[None]:
+    """Within the block, Delta skips a SQL write (MERGE...) to a table that already committed
+    ``txn`` = (app id, version) or a later version of that app id; the session's settings are
+    restored afterwards. No-op when ``txn`` is None."""
+    if txn is None:
+        yield
+        return
+    saved = {key: spark.conf.get(key, None) for key in TXN_CONFS}
+    spark.conf.set(TXN_CONFS[0], txn[0])
+    spark.conf.set(TXN_CONFS[1], str(txn[1]))
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
+
+
+def merge(
+    spark: SparkSession,
+    source: DataFrame,
+    table: str,
+    clauses: str,
+    *,
+    txn: tuple[str, int] | None = None,
+) -> None:
     """``MERGE INTO <table> t USING <source> s <clauses>``; the source is a temporary view.
 
     The view lives in the session of ``source`` (which is ``spark`` outside a stream's batch).
+    ``txn`` makes the MERGE idempotent (:func:`idempotent`).
     """
     session = source.sparkSession
     view = f"_lakehouse_src_{uuid.uuid4().hex[:12]}"
     source.createOrReplaceTempView(view)
     try:
-        session.sql(f"MERGE INTO {ident(table)} t USING `{view}` s {clauses}")
+        with idempotent(session, txn):
+            session.sql(f"MERGE INTO {ident(table)} t USING `{view}` s {clauses}")
     finally:
         session.catalog.dropTempView(view)
 

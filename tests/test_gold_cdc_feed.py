@@ -20,6 +20,7 @@ from lakehouse.config.gold import GoldSpec, Scd2Spec, parse_gold
 from lakehouse.config.model import load_config
 from lakehouse.config.node import Node, Origins
 from lakehouse.errors import ConfigError, QualityError
+from lakehouse.gold import cdc_writer
 from lakehouse.gold.cdc import Tables, publish_changes
 from lakehouse.gold.wap import Target, publish_batch
 from lakehouse.io.delta import read_table, table_version
@@ -147,6 +148,67 @@ def test_a_failing_rule_leaves_gold_and_tombstones_at_their_versions(spark, tmp_
         publish_batch(spark, spark.createDataFrame(bad, FEED), spec, target, ctx)
     assert (table_version(spark, target.path), table_version(spark, tombstones)) == before
     assert sorted(r.name for r in read_table(spark, target.path).collect()) == ["Ann", "Bob"]
+
+
+TXN_CONFS = ("spark.databricks.delta.write.txnAppId", "spark.databricks.delta.write.txnVersion")
+
+
+@pytest.mark.parametrize("mode", ("merge", "scd2"))
+def test_a_replayed_range_writes_nothing_twice_and_counts_the_same(spark, tmp_path, mode, monkeypatch):
+    """A crash after gold's MERGE but before the tombstones: the gold runner replays the planned
+    range with the same txn and the versions from before it; gold is not merged again, the
+    tombstones are written once, the buckets are those of the first attempt."""
+    scd2 = mode == "scd2"
+    spec = GoldSpec(table="customers", mode=mode, keys=("id",), cdc=CDC, scd2=Scd2Spec() if scd2 else None)
+    target = _target(tmp_path)
+    ctx = RunContext(run_id="run-1", pipeline="p")
+    first = [("a", "Ann", "I", h(0), 1), ("b", "Bob", "I", h(0), 1), ("z", None, "D", h(0), 1)]
+    publish_batch(spark, spark.createDataFrame(first, FEED), spec, target, ctx, txn=("app", 1))
+    before = {t: table_version(spark, t) for t in target.tables()}
+    rows = [("a", "Ann B", "U", h(1), 1), ("b", None, "D", h(1), 1), ("c", "Cy", "I", h(1), 1)]
+    batch = spark.createDataFrame([*rows, (None, "Nobody", "I", h(1), 1)], FEED)
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("crash before the tombstones")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(cdc_writer, "remember", crash)
+        with pytest.raises(RuntimeError, match="crash"):
+            publish_batch(spark, batch, spec, target, ctx, txn=("app", 2), before=dict(before))
+    crashed = {t: table_version(spark, t) for t in target.tables()}
+    assert crashed[target.path] == before[target.path] + 1
+    assert crashed[target.tombstones_path] == before[target.tombstones_path]
+    assert all(spark.conf.get(key, None) is None for key in TXN_CONFS)  # settings restored
+
+    replayed = publish_batch(spark, batch, spec, target, ctx, txn=("app", 2), before=dict(before))
+    after = {t: table_version(spark, t) for t in target.tables()}
+    assert after[target.path] == crashed[target.path]  # gold not merged a second time
+    assert after[target.tombstones_path] == before[target.tombstones_path] + 1
+    assert after[target.quarantine_path] == crashed[target.quarantine_path]
+    assert replayed.cdc == {"inserted": 1, "updated": 1, "deleted": 1, "stale": 0, "duplicate": 0, "no_op": 0}
+    assert (replayed.rows_read, replayed.rows_dropped) == (4, 1)
+    again = publish_batch(spark, batch, spec, target, ctx, txn=("app", 2), before=dict(before))
+    assert {t: table_version(spark, t) for t in target.tables()} == after
+    assert (again.cdc, again.rows_written) == (replayed.cdc, replayed.rows_written)
+
+    if scd2:
+        expected = [
+            ("a", "Ann", h(0), 1, h(0), h(1), False),
+            ("a", "Ann B", h(1), 1, h(1), None, True),
+            ("b", "Bob", h(0), 1, h(0), h(1), False),
+            ("c", "Cy", h(1), 1, h(1), None, True),
+        ]
+        schema = "id string, name string, ts timestamp, seq int, valid_from timestamp, valid_to timestamp, "
+        schema += "is_current boolean"
+    else:
+        expected = [("a", "Ann B", h(1), 1), ("c", "Cy", h(1), 1)]
+        schema = "id string, name string, ts timestamp, seq int"
+    assert_df_equality(
+        read_table(spark, target.path),
+        spark.createDataFrame(expected, schema),
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
 
 
 def test_expired_tombstones_stop_protecting_and_are_removed(spark, tmp_path):

@@ -12,8 +12,6 @@
 
 # COMMAND ----------
 
-import json
-
 from runtime.nutterfixture import NutterFixture
 
 from lakehouse import testing
@@ -47,18 +45,9 @@ class CustomersChangeFeed(NutterFixture):
         self.batches.append(testing.customer_changes(day))
 
     def _run(self, name: str) -> None:
-        exit_value = dbutils.notebook.run(
-            PIPELINE_NOTEBOOK,
-            1800,
-            {
-                "pipeline": "customers",
-                "env": ENV,
-                "root": self.scratch.spark("lake"),
-                "landing": self.scratch.spark("landing"),
-                "fail_on_error": "false",
-            },
+        self.runs[name] = testing.run_notebook_pipeline(
+            dbutils, PIPELINE_NOTEBOOK, "customers", ENV, self.scratch
         )
-        self.runs[name] = json.loads(exit_value)
         self.versions[name] = testing.delta_versions(spark, self.paths)
 
     def _table(self, name: str, columns: tuple[str, ...]) -> set[tuple]:

@@ -54,18 +54,9 @@ class PipelineEndToEnd(NutterFixture):
         super().__init__()
 
     def _run(self, name: str) -> None:
-        exit_value = dbutils.notebook.run(
-            PIPELINE_NOTEBOOK,
-            1800,
-            {
-                "pipeline": "devices",
-                "env": ENV,
-                "root": self.scratch.spark("lake"),
-                "landing": self.scratch.spark("landing"),
-                "fail_on_error": "false",
-            },
+        self.runs[name] = testing.run_notebook_pipeline(
+            dbutils, PIPELINE_NOTEBOOK, "devices", ENV, self.scratch
         )
-        self.runs[name] = json.loads(exit_value)
         self.versions[name] = testing.delta_versions(spark, self.paths)
         # The Spark Connect lane compares these summaries with a classic run of the same
         # scenarios (connect_tests/), so each scenario runs once through the server.

@@ -84,6 +84,16 @@ def _other(rng: random.Random, current: str, choices: tuple[str, ...]) -> str:
     return rng.choice([c for c in choices if c != current])
 
 
+def _update(feed: Feed, rng: random.Random, at: str, n: int, day: str, what: str, **kw: object) -> Change:
+    """An update of customer ``n`` that moves its ``what`` (city or plan) to another value."""
+    name, city, plan = feed.state[_customer(n)]
+    if what == "city":
+        values = (name, _other(rng, city, CITIES), plan)
+    else:
+        values = (name, city, _other(rng, plan, PLANS))
+    return feed.add("U", at, _customer(n), day, values, **kw)
+
+
 def _history(rng: random.Random) -> Feed:
     feed = Feed()
     d1, d2 = DAYS
@@ -103,60 +113,21 @@ def _history(rng: random.Random) -> Feed:
     feed.add(
         "U", f"{d1} 13:00:00", _customer(2), d1, (c2[0], c2[1], _other(rng, c2[2], PLANS)), case="update"
     )
-    c3 = feed.state[_customer(3)]
-    feed.add(
-        "U",
-        f"{d1} 13:15:00",
-        _customer(3),
-        d1,
-        (c3[0], c3[1], _other(rng, c3[2], PLANS)),
-        case="duplicate",
-        copies=2,
-    )
+    _update(feed, rng, f"{d1} 13:15:00", 3, d1, "plan", case="duplicate", copies=2)
     feed.add("D", f"{d1} 14:00:00", _customer(5), d1, case="delete")
-    c7 = feed.state[_customer(7)]
-    feed.add(
-        "U",
-        f"{d1} 15:00:00",
-        _customer(7),
-        d1,
-        (c7[0], _other(rng, c7[1], CITIES), c7[2]),
-        case="same_second",
-    )
-    c7 = feed.state[_customer(7)]
-    feed.add(
-        "U", f"{d1} 15:00:00", _customer(7), d1, (c7[0], c7[1], _other(rng, c7[2], PLANS)), case="same_second"
-    )
+    _update(feed, rng, f"{d1} 15:00:00", 7, d1, "city", case="same_second")
+    _update(feed, rng, f"{d1} 15:00:00", 7, d1, "plan", case="same_second")
     feed.add("D", f"{d1} 16:00:00", _customer(17), d1, (name, city, plan), case="delete_before_insert")
-    c8 = feed.state[_customer(8)]
-    feed.add(
-        "U",
-        f"{d1} 16:30:00",
-        _customer(8),
-        d1,
-        (c8[0], _other(rng, c8[1], CITIES), c8[2]),
-        case="several_in_batch",
-    )
+    _update(feed, rng, f"{d1} 16:30:00", 8, d1, "city", case="several_in_batch")
     feed.add("D", f"{d1} 17:00:00", _customer(8), d1, case="several_in_batch")
     feed.add("D", f"{d1} 17:30:00", _customer(13), d2, case="late_delete")
-    c13 = feed.state[_customer(13)]
-    feed.add(
-        "U",
-        f"{d1} 18:00:00",
-        _customer(13),
-        d1,
-        (c13[0], _other(rng, c13[1], CITIES), c13[2]),
-        case="late_delete",
-    )
+    _update(feed, rng, f"{d1} 18:00:00", 13, d1, "city", case="late_delete")
     feed.changes[0].late_copy = True  # cus-0001's insert is delivered again on day 2
     feed.changes[0].description = "day-1 insert delivered again in the day-2 file"
     feed.add("I", f"{d2} 09:00:00", _customer(5), d2, _person(rng), case="insert_after_delete")
     feed.add("U", f"{d2} 09:10:00", _customer(4), d2, feed.state[_customer(4)], case="no_op")
     feed.add("D", f"{d2} 09:20:00", _customer(10), d2, case="delete")
-    c11 = feed.state[_customer(11)]
-    feed.add(
-        "U", f"{d2} 09:30:00", _customer(11), d2, (c11[0], _other(rng, c11[1], CITIES), c11[2]), case="update"
-    )
+    _update(feed, rng, f"{d2} 09:30:00", 11, d2, "city", case="update")
     for n in range(18, 21):
         feed.add("I", f"{d2} {10 + n - 18:02d}:05:00", _customer(n), d2, _person(rng), case="insert")
     return feed

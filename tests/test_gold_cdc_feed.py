@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import textwrap
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from chispa import assert_df_equality
 
 from lakehouse.config.cdc import CdcSpec
@@ -307,56 +307,57 @@ DEBEZIUM = [
 ]
 
 
+def _columns(**types: str) -> list[dict[str, Any]]:
+    return [{"name": name, "type": kind} for name, kind in types.items()]
+
+
 def _exports_pipeline(tmp_path: Path) -> Path:
+    """A pipeline of two change feeds: DMS CSV files (SCD1) and Debezium JSON (SCD2)."""
     landing = tmp_path / "landing"
     (landing / "dms").mkdir(parents=True)
     (landing / "debezium").mkdir(parents=True)
+    dms_columns = _columns(Op="string", _commit_ts="timestamp", AR_H_CHANGE_SEQ="string", id="int")
+    dms_columns[1]["format"] = "yyyy-MM-dd HH:mm:ss.SSSSSS"
+    dms_columns += _columns(email="string", tier="string")
+    lineage = ["_source_file", "_ingested_at", "_run_id"]
+    dms = {
+        "source": {"format": "csv", "path": "dms", "options": {"header": True}},
+        "contract": {"columns": dms_columns},
+        "gold": {
+            "table": "dms_customers",
+            "mode": "merge",
+            "keys": ["id"],
+            "cdc": {
+                "sequence_by": ["_commit_ts", "AR_H_CHANGE_SEQ"],
+                "operation": "Op",
+                "except_columns": lineage,
+            },
+        },
+    }
+    debezium_columns = _columns(id="long", sku="string", price="double", __op="string", __lsn="long")
+    debezium_columns += _columns(__source_ts_ms="long", __deleted="string")
+    debezium = {
+        "source": {"format": "json", "path": "debezium"},
+        "contract": {"columns": debezium_columns},
+        "gold": {
+            "table": "products_history",
+            "mode": "scd2",
+            "keys": ["id"],
+            "cdc": {
+                "sequence_by": ["__source_ts_ms", "__lsn"],
+                "operation": "__op",
+                "apply_as_deletes": "__deleted = 'true'",
+                "except_columns": ["__deleted", *lineage],
+            },
+        },
+    }
+    pipeline = {
+        "pipeline": "exports",
+        "storage": {"root": str(tmp_path / "lake"), "landing": str(landing)},
+        "datasets": {"dms": dms, "debezium": debezium},
+    }
     path = tmp_path / "exports.yml"
-    path.write_text(
-        textwrap.dedent(f"""
-        pipeline: exports
-        storage: {{root: "{tmp_path / "lake"}", landing: "{landing}"}}
-        datasets:
-          dms:
-            source: {{format: csv, path: dms, options: {{header: true}}}}
-            contract:
-              columns:
-                - {{name: Op, type: string}}
-                - {{name: _commit_ts, type: timestamp, format: "yyyy-MM-dd HH:mm:ss.SSSSSS"}}
-                - {{name: AR_H_CHANGE_SEQ, type: string}}
-                - {{name: id, type: int, nullable: false}}
-                - {{name: email, type: string}}
-                - {{name: tier, type: string}}
-            gold:
-              table: dms_customers
-              mode: merge
-              keys: [id]
-              cdc:
-                sequence_by: [_commit_ts, AR_H_CHANGE_SEQ]
-                operation: Op
-                except_columns: [_source_file, _ingested_at, _run_id]
-          debezium:
-            source: {{format: json, path: debezium}}
-            contract:
-              columns:
-                - {{name: id, type: long, nullable: false}}
-                - {{name: sku, type: string}}
-                - {{name: price, type: double}}
-                - {{name: __op, type: string}}
-                - {{name: __lsn, type: long}}
-                - {{name: __source_ts_ms, type: long}}
-                - {{name: __deleted, type: string}}
-            gold:
-              table: products_history
-              mode: scd2
-              keys: [id]
-              cdc:
-                sequence_by: [__source_ts_ms, __lsn]
-                operation: __op
-                apply_as_deletes: "__deleted = 'true'"
-                except_columns: [__deleted, _source_file, _ingested_at, _run_id]
-        """)
-    )
+    path.write_text(yaml.safe_dump(pipeline, sort_keys=False))
     return path
 
 

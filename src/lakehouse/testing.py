@@ -65,6 +65,26 @@ def new_scratch(prefix: str = "lakehouse-it") -> Scratch:
     return Scratch(str(local), local)
 
 
+def run_notebook_pipeline(
+    dbutils: Any, notebook: str, pipeline: str, env: str, scratch: Scratch
+) -> dict[str, Any]:
+    """Run the orchestration ``notebook`` for ``pipeline`` on the scratch folder's ``lake`` and
+    ``landing`` (``dbutils.notebook.run``, failures reported, not raised); its JSON summary."""
+    exit_value = dbutils.notebook.run(
+        notebook,
+        1800,
+        {
+            "pipeline": pipeline,
+            "env": env,
+            "root": scratch.spark("lake"),
+            "landing": scratch.spark("landing"),
+            "fail_on_error": "false",
+        },
+    )
+    found = json.loads(exit_value)
+    return found if isinstance(found, dict) else {}
+
+
 def samples_dir() -> Path:
     """The shipped samples: ``$LAKEHOUSE_SAMPLES``, else ``samples`` here or one folder up."""
     configured = os.environ.get("LAKEHOUSE_SAMPLES")

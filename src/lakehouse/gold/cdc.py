@@ -120,18 +120,16 @@ def publish_changes(
     r, p = plan(spark, df, spec, tables, now)
     buckets, to_merge = count(p)
     if to_merge:
-        if spec.mode == "scd2":
-            cdc_writer.merge_scd2(spark, p.target, tables.gold, r, spec.partition_by, txn=txn)
-        else:
-            cdc_writer.merge_scd1(
-                spark,
-                p.target,
-                tables.gold,
-                r,
-                soft_delete=spec.cdc.soft_delete,
-                partition_by=spec.partition_by,
-                txn=txn,
-            )
+        cdc_writer.merge_changes(
+            spark,
+            p.target,
+            tables.gold,
+            r,
+            scd2=spec.mode == "scd2",
+            soft_delete=spec.cdc.soft_delete,
+            partition_by=spec.partition_by,
+            txn=txn,
+        )
     if buckets["deleted"]:
         cutoff = now - spec.cdc.tombstone_retention
         cdc_writer.remember(spark, p.tombstones, tables.tombstones, r, cutoff, txn=txn)

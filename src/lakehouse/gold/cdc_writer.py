@@ -36,61 +36,64 @@ def _insert(columns: Sequence[str]) -> str:
     return f"INSERT ({names}) VALUES ({values})"
 
 
-def merge_scd1(
+def _created(
     spark: SparkSession,
     rows: DataFrame,
     table: str,
-    r: Roles,
-    *,
-    soft_delete: bool,
-    partition_by: Sequence[str] = (),
-    txn: Txn = None,
-) -> None:
-    """Apply SCD1 target rows (``_lh_action`` upsert / delete) to gold ``table``."""
-    columns = [*r.columns, DELETED_AT] if soft_delete else list(r.columns)
-    if not delta.table_exists(spark, table):
-        first = rows.where(col(ACTION) == UPSERT).select(*[col(c) for c in columns])
-        delta.create(first, table, partition_by, txn=txn)
-        return
+    action: str,
+    columns: Sequence[str],
+    partition_by: Sequence[str],
+    txn: Txn,
+) -> bool:
+    """Create ``table`` from the ``action`` rows when it does not exist yet (True if it did not)."""
+    if delta.table_exists(spark, table):
+        return False
+    first = rows.where(col(ACTION) == action).select(*[col(c) for c in columns])
+    delta.create(first, table, partition_by, txn=txn)
+    return True
+
+
+def _scd1_clauses(r: Roles, columns: Sequence[str], soft_delete: bool) -> str:
     is_delete = f"s.{ACTION} = '{DELETE}'"
     gone = f"UPDATE SET {_assign([*r.sequence, DELETED_AT])}" if soft_delete else "DELETE"
-    delta.merge(
-        spark,
-        rows,
-        table,
-        f"ON {_on(r.keys)} "
-        f"WHEN MATCHED AND {is_delete} THEN {gone} "
+    return (
+        f"ON {_on(r.keys)} WHEN MATCHED AND {is_delete} THEN {gone} "
         f"WHEN MATCHED THEN UPDATE SET {_assign(columns)} "
-        f"WHEN NOT MATCHED AND NOT {is_delete} THEN {_insert(columns)}",
-        txn=txn,
+        f"WHEN NOT MATCHED AND NOT {is_delete} THEN {_insert(columns)}"
     )
 
 
-def merge_scd2(
-    spark: SparkSession,
-    rows: DataFrame,
-    table: str,
-    r: Roles,
-    partition_by: Sequence[str] = (),
-    *,
-    txn: Txn = None,
-) -> None:
-    """Apply SCD2 target rows (``_lh_action`` insert / update / delete) to gold's history."""
-    columns = [*r.columns, *SCD2_COLUMNS]
-    if not delta.table_exists(spark, table):
-        first = rows.where(col(ACTION) == "insert").select(*[col(c) for c in columns])
-        delta.create(first, table, partition_by, txn=txn)
-        return
-    delta.merge(
-        spark,
-        rows,
-        table,
+def _scd2_clauses(r: Roles, columns: Sequence[str]) -> str:
+    return (
         f"ON {_on([*r.keys, *r.sequence])} "
         f"WHEN MATCHED AND s.{ACTION} = 'delete' THEN DELETE "
         f"WHEN MATCHED AND s.{ACTION} = 'update' THEN UPDATE SET {_assign(['valid_to', 'is_current'])} "
-        f"WHEN NOT MATCHED AND s.{ACTION} = 'insert' THEN {_insert(columns)}",
-        txn=txn,
+        f"WHEN NOT MATCHED AND s.{ACTION} = 'insert' THEN {_insert(columns)}"
     )
+
+
+def merge_changes(
+    spark: SparkSession,
+    rows: DataFrame,
+    table: str,
+    r: Roles,
+    *,
+    scd2: bool,
+    soft_delete: bool = False,
+    partition_by: Sequence[str] = (),
+    txn: Txn = None,
+) -> None:
+    """Apply a plan's target rows to gold ``table``: SCD1 rows (``_lh_action`` upsert / delete,
+    a delete soft with ``soft_delete``) or, with ``scd2``, history rows (insert / update /
+    delete)."""
+    if scd2:
+        columns = [*r.columns, *SCD2_COLUMNS]
+    else:
+        columns = [*r.columns, DELETED_AT] if soft_delete else list(r.columns)
+    if _created(spark, rows, table, "insert" if scd2 else UPSERT, columns, partition_by, txn):
+        return
+    clauses = _scd2_clauses(r, columns) if scd2 else _scd1_clauses(r, columns, soft_delete)
+    delta.merge(spark, rows, table, clauses, txn=txn)
 
 
 def remember(

@@ -366,6 +366,7 @@ def _land_dms(tmp_path: Path, names: list[str]) -> None:
         (tmp_path / "landing" / "dms" / name).write_text("\n".join([DMS_HEADER, *DMS_FILES[name]]) + "\n")
 
 
+@pytest.mark.slow
 def test_exports_from_dms_and_debezium_through_the_pipeline(spark, tmp_path):
     config = load_config(_exports_pipeline(tmp_path), env=None)
     _land_dms(tmp_path, ["LOAD00000001.csv", "20261101-101500000.csv"])

@@ -30,6 +30,7 @@ SCD1 = (
 )
 SCD2 = SCD1 + ", valid_from timestamp, valid_to timestamp, is_current boolean"
 TABLES = ("customers", "customers_tombstones", "customers_history", "customers_history_tombstones")
+pytestmark = pytest.mark.slow  # the whole pipeline, four runs
 
 
 class Feed:

@@ -16,9 +16,7 @@ import json
 
 from common.testresult import TestResults
 
-dbutils.widgets.text(
-    "fixtures", "test_pipeline_e2e,test_customers_cdc_e2e,test_notebook_failure", "Fixture notebooks"
-)
+dbutils.widgets.text("fixtures", "test_pipeline_e2e,test_customers_cdc_e2e,test_notebook_failure", "Fixtures")
 dbutils.widgets.text("timeout_seconds", "3600", "Time limit per fixture")
 fixtures = [name.strip() for name in dbutils.widgets.get("fixtures").split(",") if name.strip()]
 timeout = int(dbutils.widgets.get("timeout_seconds"))

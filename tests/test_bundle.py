@@ -10,6 +10,7 @@ env overlay to the jobs.
 from __future__ import annotations
 
 import copy
+import json
 import re
 import shlex
 import sys
@@ -31,7 +32,10 @@ LAYERS = ["bronze", "silver", "gold"]
 
 
 def _load() -> dict[str, Any]:
-    return yaml.safe_load((REPO / "databricks.yml").read_text(encoding="utf-8"))
+    # Through JSON: a job built from another's anchor (``<<: *serverless_job``) gets its own
+    # copies of the shared parts, as the bundle CLI materializes them, not the same objects.
+    loaded = yaml.safe_load((REPO / "databricks.yml").read_text(encoding="utf-8"))
+    return json.loads(json.dumps(loaded))
 
 
 def _strings(node: Any, path: str = "") -> list[tuple[str, str]]:

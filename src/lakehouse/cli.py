@@ -95,6 +95,11 @@ def _print_table(summary: dict[str, Any]) -> None:
     header = (
         f"{'dataset':<22}{'layer':<8}{'status':<11}{'read':>9}{'written':>9}{'quarant.':>9}{'dropped':>9}"
     )
+    for item in summary.get("abandoned", []):
+        print(
+            f"earlier run {item['run_id']}: {item['dataset']}/{item['layer']} marked abandoned "
+            f"(started {item['started_at']}, it ended without an outcome: killed or lost)"
+        )
     print(f"run {summary['run_id']} ({summary['pipeline']}, env {summary['env']}): {summary['status']}")
     print(header)
     for dataset, layers in summary["datasets"].items():

@@ -8,6 +8,8 @@ succeeded. Every outcome is recorded in the run ledger (``<root>/_lakehouse_runs
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from functools import partial
 from typing import TYPE_CHECKING
 
 from lakehouse.config.validate import preflight
@@ -16,10 +18,14 @@ from lakehouse.errors import LakehouseError
 from lakehouse.log import get_logger, layer_context, run_context
 from lakehouse.results import LayerResult, RunContext, RunSummary, new_run_id
 
+RUNNING, WARNED = "running", "succeeded_with_warnings"
+OK = ("succeeded", WARNED)
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from lakehouse.config.model import DatasetConfig, PipelineConfig
+    from lakehouse.ledger import Ledger
 
 LayerFn = Callable[["SparkSession", "DatasetConfig", "PipelineConfig", RunContext], LayerResult]
 
@@ -43,33 +49,52 @@ def _failed(dataset: str, layer: str, exc: LakehouseError) -> LayerResult:
     result = exc.result if exc.result is not None else LayerResult(dataset, layer)
     result.status = "failed"
     result.error = str(exc)
+    result.details["error_class"] = type(exc).__name__
     return result
 
 
-def _run_layer(
-    fn: LayerFn,
-    spark: SparkSession,
-    dataset: DatasetConfig,
-    layer: str,
-    config: PipelineConfig,
-    ctx: RunContext,
-) -> LayerResult:
+def _warnings(result: LayerResult) -> list[str]:
+    """What a succeeded layer should tell its user: files set aside, failed ``warn`` expectations."""
+    found = [
+        f"file set aside: {path} ({reason})"
+        for path, reason in (result.details.get("bad_files") or {}).items()
+    ]
+    for name, rule in (result.details.get("rules") or {}).items():
+        if rule.get("action") == "warn" and not rule.get("passed", True):
+            failed, checked = rule.get("rows_failed"), rule.get("rows_checked")
+            found.append(f"expectation {name} (warn) failed on {failed} of {checked} rows")
+    return found
+
+
+def _timed(ledger: Ledger, dataset: str, layer: str, step: Callable[[], LayerResult]) -> LayerResult:
+    """Run one layer step: ``running`` in the ledger, its own start and end times, its end state."""
     log = get_logger("lakehouse.pipeline")
-    with layer_context(dataset.name, layer):
+    started = datetime.now(timezone.utc)
+    with layer_context(dataset, layer):
         log.info("layer started")
+        ledger.started(LayerResult(dataset, layer, status=RUNNING, started_at=started))
         try:
-            result = fn(spark, dataset, config, ctx)
+            result = step()
         except LakehouseError as exc:
             log.error("layer failed", error=str(exc), error_type=type(exc).__name__)
-            return _failed(dataset.name, layer, exc)
-        log.info(
-            "layer finished",
-            rows_read=result.rows_read,
-            rows_written=result.rows_written,
-            rows_quarantined=result.rows_quarantined,
-            rows_dropped=result.rows_dropped,
-            table_version=result.table_version,
-        )
+            result = _failed(dataset, layer, exc)
+        result.started_at, result.finished_at = started, datetime.now(timezone.utc)
+        warnings = _warnings(result) if result.status == "succeeded" else []
+        if warnings:
+            result.status = WARNED
+            result.details["warnings"] = warnings
+        if result.status != "failed":
+            log.info(
+                "layer finished",
+                status=result.status,
+                rows_read=result.rows_read,
+                rows_written=result.rows_written,
+                rows_quarantined=result.rows_quarantined,
+                rows_dropped=result.rows_dropped,
+                table_version=result.table_version,
+                duration_s=result.duration_s,
+            )
+        ledger.finished([result])
         return result
 
 
@@ -95,56 +120,82 @@ def run_pipeline(
     ctx = RunContext(run_id=run_id or new_run_id(), pipeline=config.name, env=config.env)
     summary = RunSummary(run_id=ctx.run_id, pipeline=config.name, env=config.env)
     log = get_logger("lakehouse.pipeline")
+    from lakehouse.ledger import Ledger
+
+    ledger = Ledger(spark, config, ctx, enabled=record)
     with run_context(ctx.run_id, config.name):
         log.info("run started", env=config.env, datasets=names, layers=list(layers), root=config.storage.root)
-        ok: dict[str, bool] = {}
-        for dataset in selected:
-            healthy = True
-            for layer in LAYERS:
-                if layer not in layers or layer not in dataset.layers:
-                    continue
-                if not healthy:
-                    summary.results.append(
-                        LayerResult(dataset.name, layer, status="skipped", error="an earlier layer failed")
-                    )
-                    continue
-                result = _run_layer(_layer_function(layer), spark, dataset, layer, config, ctx)
-                summary.results.append(result)
-                healthy = result.status == "succeeded"
-            ok[dataset.name] = healthy
-        if GOLD in layers and config.derived:
-            summary.results.extend(_run_derived(spark, config, ctx, ok, names))
+        summary.abandoned = ledger.abandon_killed()
+        for item in summary.abandoned:
+            log.warning(
+                "earlier run marked abandoned",
+                abandoned_run=item["run_id"],
+                of=f"{item['dataset']}/{item['layer']}",
+            )
+        try:
+            ok = _run_datasets(spark, config, ctx, ledger, selected, layers, summary)
+            if GOLD in layers and config.derived:
+                summary.results.extend(_run_derived(spark, config, ctx, ledger, ok, names))
+        finally:
+            ledger.flush()
         failures = [r for r in summary.results if r.status == "failed"]
         if failures:
             summary.status = "failed"
             summary.error = f"{failures[0].dataset}/{failures[0].layer}: {failures[0].error}"
-        if record:
-            from lakehouse.ledger import record_run
-
-            record_run(spark, config, ctx, summary)
         log.info("run finished", status=summary.status, error=summary.error)
     return summary
 
 
+def _run_datasets(
+    spark: SparkSession,
+    config: PipelineConfig,
+    ctx: RunContext,
+    ledger: Ledger,
+    selected: list[DatasetConfig],
+    layers: Sequence[str],
+    summary: RunSummary,
+) -> dict[str, bool]:
+    """Each dataset's layers in order; a failed layer skips the dataset's later ones."""
+    ok: dict[str, bool] = {}
+    for dataset in selected:
+        healthy = True
+        for layer in LAYERS:
+            if layer not in layers or layer not in dataset.layers:
+                continue
+            if not healthy:
+                skipped = LayerResult(dataset.name, layer, status="skipped", error="an earlier layer failed")
+                ledger.finished([skipped])
+                summary.results.append(skipped)
+                continue
+            step = partial(_layer_function(layer), spark, dataset, config, ctx)
+            result = _timed(ledger, dataset.name, layer, step)
+            summary.results.append(result)
+            healthy = result.status in OK
+        ok[dataset.name] = healthy
+    return ok
+
+
 def _run_derived(
-    spark: SparkSession, config: PipelineConfig, ctx: RunContext, ok: dict[str, bool], selected: list[str]
+    spark: SparkSession,
+    config: PipelineConfig,
+    ctx: RunContext,
+    ledger: Ledger,
+    ok: dict[str, bool],
+    selected: list[str],
 ) -> list[LayerResult]:
     from lakehouse.gold.derived import publish_derived
 
-    log = get_logger("lakehouse.pipeline")
     out: list[LayerResult] = []
     for spec in config.derived:
         if not all(dep in selected for dep in spec.inputs):
             continue  # a run of some datasets only leaves derived tables of others alone
         if not all(ok[dep] for dep in spec.inputs):
-            out.append(
-                LayerResult(spec.name, GOLD, status="skipped", error="an input dataset failed in this run")
+            skipped = LayerResult(
+                spec.name, GOLD, status="skipped", error="an input dataset failed in this run"
             )
+            ledger.finished([skipped])
+            out.append(skipped)
             continue
-        with layer_context(spec.name, GOLD):
-            try:
-                out.append(publish_derived(spark, spec, config, ctx))
-            except LakehouseError as exc:
-                log.error("derived table failed", error=str(exc))
-                out.append(_failed(spec.name, GOLD, exc))
+        step = partial(publish_derived, spark, spec, config, ctx)
+        out.append(_timed(ledger, spec.name, GOLD, step))
     return out

@@ -45,9 +45,22 @@ class LayerResult:
     files: int | None = None
     error: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def duration_s(self) -> float | None:
+        """Seconds from the layer's start to its end (None while it runs or when it did not run)."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return round((self.finished_at - self.started_at).total_seconds(), 3)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        for key in ("started_at", "finished_at"):
+            out[key] = out[key].isoformat() if out[key] is not None else None
+        out["duration_s"] = self.duration_s
+        return out
 
 
 @dataclass
@@ -60,6 +73,13 @@ class RunSummary:
     status: str = "succeeded"
     results: list[LayerResult] = field(default_factory=list)
     error: str | None = None
+    abandoned: list[dict[str, Any]] = field(default_factory=list)
+    """Layers of earlier runs this run found killed and marked ``abandoned`` in the ledger."""
+
+    @property
+    def warnings(self) -> list[str]:
+        """What succeeded but needs a look: bad files set aside, failed ``warn`` expectations."""
+        return [f"{r.dataset}/{r.layer}: {w}" for r in self.results for w in r.details.get("warnings", [])]
 
     def result(self, dataset: str, layer: str) -> LayerResult | None:
         for item in self.results:
@@ -79,6 +99,10 @@ class RunSummary:
             "status": self.status,
             "error": self.error,
             "datasets": datasets,
+            "warnings": self.warnings,
+            "abandoned": [
+                {k: str(v) if isinstance(v, datetime) else v for k, v in a.items()} for a in self.abandoned
+            ],
         }
 
 

@@ -128,6 +128,7 @@ def publish_derived(
             }
             store.write(STATE, {**store.read(STATE, {}), "plan": plan})
         _register_inputs(spark, views, plan["inputs"])
+        result.details["versions_read"] = {key: [v, v] for key, v in plan["inputs"].items()}
         gold = GoldSpec(
             table=spec.name,
             mode=spec.mode,

@@ -110,6 +110,7 @@ def publish(
             ensure_change_feed(spark, dataset.silver_path)
         inc.before = {t: delta.table_version(spark, t) for t in target.tables()}
         state.plan(inc)
+    result.details["versions_read"] = {dataset.silver_path: [inc.start, inc.end]}
     try:
         batch, rows = read_range(spark, dataset.silver_path, inc)
         if rows:

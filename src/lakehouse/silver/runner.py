@@ -105,6 +105,7 @@ def process(
         missing_columns=found["missing_columns"],
     )
     result = _result(dataset, totals, delta.table_version(spark, dataset.silver_path), found)
+    result.details["versions_read"] = {dataset.bronze_path: [inc.start, inc.end]}
     log.info(
         "silver finished",
         bronze_versions=f"{inc.start}..{inc.end}",

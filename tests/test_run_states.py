@@ -1,0 +1,157 @@
+"""Run states in the ledger: running and end events per layer, per-layer times, abandoned runs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from lakehouse.cli import main
+from lakehouse.config import load_config
+from lakehouse.ledger import Ledger, config_hash, library_version, read_events, read_ledger
+from lakehouse.pipeline import run_pipeline
+from lakehouse.results import LayerResult, RunContext
+
+
+def _pipeline(tmp_path: Path) -> Path:
+    landing = tmp_path / "landing"
+    (landing / "readings").mkdir(parents=True)
+    (landing / "readings" / "r1.csv").write_text("sensor,value\ns-1,1.5\ns-2,abc\ns-3,2.5\n")
+    path = tmp_path / "conf" / "pipelines" / "p.yml"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        textwrap.dedent(f"""
+        pipeline: plant
+        storage: {{root: "{tmp_path / "lake"}", landing: "{landing}"}}
+        datasets:
+          readings:
+            source: {{format: csv, path: readings, options: {{header: true}}}}
+            contract:
+              primary_key: [sensor]
+              columns:
+                - {{name: sensor, type: string, nullable: false}}
+                - {{name: value, type: double}}
+          alarms:
+            source: {{format: json, path: alarms}}
+            contract:
+              columns:
+                - {{name: code, type: string}}
+        """)
+    )
+    return path
+
+
+def _events(spark, config, run_id: str) -> list[tuple[str, str, str]]:
+    rows = read_events(spark, config).where(f"run_id = '{run_id}'").orderBy("event_at").collect()
+    return [(r.dataset, r.layer, r.status) for r in rows]
+
+
+def test_each_layer_records_running_then_its_end_state_with_its_own_times(spark, tmp_path: Path) -> None:
+    config = load_config(_pipeline(tmp_path), None)
+    summary = run_pipeline(spark, config, run_id="run-1")
+    assert summary.status == "failed"  # alarms has no landing folder
+
+    assert _events(spark, config, "run-1") == [
+        ("readings", "bronze", "running"),
+        ("readings", "bronze", "succeeded"),
+        ("readings", "silver", "running"),
+        ("readings", "silver", "succeeded"),
+        ("alarms", "bronze", "running"),
+        ("alarms", "bronze", "failed"),
+        ("alarms", "silver", "skipped"),
+    ]
+    state = {(r.dataset, r.layer): r for r in read_ledger(spark, config).collect()}
+    assert {k: r.status for k, r in state.items()} == {
+        ("readings", "bronze"): "succeeded",
+        ("readings", "silver"): "succeeded",
+        ("alarms", "bronze"): "failed",
+        ("alarms", "silver"): "skipped",
+    }
+    bronze, silver, alarms = (
+        state["readings", "bronze"],
+        state["readings", "silver"],
+        state["alarms", "bronze"],
+    )
+    # Each layer has its own times: silver starts after bronze ended, durations match.
+    assert bronze.started_at < bronze.finished_at <= silver.started_at < silver.finished_at
+    for row in (bronze, silver):
+        span = (row.finished_at - row.started_at).total_seconds()
+        assert row.duration_s == pytest.approx(span, abs=0.002)
+    # What was read and written, by whom, under which configuration.
+    assert silver.versions_read == {config.dataset("readings").bronze_path: [0, bronze.table_version]}
+    silver_log = (tmp_path / "lake/silver/readings/_delta_log").glob("*.json")
+    assert silver.table_version == max(int(p.stem) for p in silver_log)
+    assert (silver.rows_read, silver.rows_written, silver.rows_quarantined) == (3, 2, 1)
+    assert {r.library_version for r in state.values()} == {library_version()} != {"unknown"}
+    assert {r.config_hash for r in state.values()} == {config_hash(config)}
+    # A failure carries the error class and its one-line message; success carries none.
+    assert alarms.error_class == "IngestionError" and "alarms" in alarms.error and "\n" not in alarms.error
+    assert (bronze.error, bronze.error_class) == (None, None)
+    assert state["alarms", "silver"].error == "an earlier layer failed"
+
+    # The same configuration hashes the same; another one does not.
+    assert config_hash(load_config(config.file, None)) == config_hash(config)
+    other = load_config(config.file, None, overrides={"storage": {"root": str(tmp_path / "elsewhere")}})
+    assert config_hash(other) != config_hash(config)
+
+
+def test_a_running_layer_of_a_live_process_is_not_abandoned(spark, tmp_path: Path) -> None:
+    config = load_config(_pipeline(tmp_path), None)
+    live = Ledger(spark, config, RunContext("live-run", "plant"), enabled=True)
+    live.started(LayerResult("readings", "bronze", status="running"))  # this process: alive
+    summary = run_pipeline(spark, config, datasets=["readings"], layers=["bronze"], run_id="next")
+    assert summary.abandoned == []
+    assert _events(spark, config, "live-run") == [("readings", "bronze", "running")]
+
+
+@pytest.mark.slow
+def test_a_killed_run_stays_running_and_the_next_run_marks_it_abandoned(
+    spark, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pipeline = _pipeline(tmp_path)
+    config = load_config(pipeline, None)
+    log = tmp_path / "lake/_lakehouse_runs/_delta_log"
+    cmd = [sys.executable, "-m", "lakehouse", "run", "--config", str(pipeline), "--env", "",
+           "--dataset", "readings", "--run-id", "killed"]  # fmt: skip
+    child = subprocess.Popen(
+        cmd, env={**os.environ, "LAKEHOUSE_LOG_FORMAT": "json"}, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 600
+    try:
+        # Ledger commit 0: bronze running; 1: bronze's end and silver running. Kill then.
+        while not (log / "00000000000000000001.json").exists():
+            assert child.poll() is None, "the run ended before it could be killed"
+            assert time.monotonic() < deadline, "silver never started"
+            time.sleep(0.02)
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)  # the driver and its JVM, no cleanup
+        child.wait()
+
+    state = {
+        (r.dataset, r.layer): r.status
+        for r in read_ledger(spark, config).where("run_id = 'killed'").collect()
+    }
+    assert state == {("readings", "bronze"): "succeeded", ("readings", "silver"): "running"}
+
+    code = main(["run", "--config", str(pipeline), "--env", "", "--dataset", "readings", "--run-id", "after"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "earlier run killed: readings/silver marked abandoned" in out
+    state = {
+        (r.dataset, r.layer): r.status
+        for r in read_ledger(spark, config).where("run_id = 'killed'").collect()
+    }
+    assert state == {("readings", "bronze"): "succeeded", ("readings", "silver"): "abandoned"}
+    abandoned = read_ledger(spark, config).where("run_id = 'killed' AND layer = 'silver'").first()
+    assert abandoned.error_class == "Abandoned" and abandoned.finished_at is None
+    # The rerun did the killed run's work: silver has the readings exactly once.
+    assert spark.read.format("delta").load(str(tmp_path / "lake/silver/readings")).count() == 2
+    # Marked once: a third run finds nothing left to abandon.
+    assert run_pipeline(spark, config, datasets=["readings"], run_id="third").abandoned == []

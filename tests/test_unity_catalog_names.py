@@ -19,6 +19,8 @@ from lakehouse import testing
 from lakehouse.config import load_config
 from lakehouse.errors import ConfigError
 from lakehouse.io.delta import table_version
+from lakehouse.ledger import read_ledger
+from lakehouse.operations import status
 from lakehouse.pipeline import run_pipeline
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,7 +71,19 @@ def test_a_pipeline_with_table_names_writes_and_reads_every_table_by_name(spark:
     assert usage is not None
     assert counts[f"spark_catalog.{schemas['silver']}.usage"] == usage.rows_written > 0
     assert counts[f"spark_catalog.{schemas['bronze']}.usage"] == usage.rows_read
-    assert counts[f"spark_catalog.{schemas['ops']}.lakehouse_runs"] == len(first.results)
+    # The ledger: a running and an end event per layer, read back by name as one state each.
+    assert counts[f"spark_catalog.{schemas['ops']}.lakehouse_runs"] == 2 * len(first.results)
+    states = {(r.dataset, r.layer): r.status for r in read_ledger(spark, config).collect()}
+    assert states == {(r.dataset, r.layer): r.status for r in first.results}
+    found = status(spark, config)
+    assert {(e["dataset"], e["layer"]): e["run_id"] for e in found["layers"]} == {
+        (r.dataset, r.layer): "uc-1" for r in first.results
+    }
+    assert {g["table"]: g["version"] for g in found["gold"]} == {
+        n: table_version(spark, n)
+        for n, (layer, t) in names.items()
+        if layer == "gold" and "quarantine" not in t
+    }
     for name, count in counts.items():
         assert _delta_rs_rows(_location(spark, name)) == count, name
 

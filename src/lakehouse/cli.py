@@ -1,7 +1,8 @@
 """The ``lakehouse`` command (also ``python -m lakehouse``, usable as a spark-submit main).
 
-Exit codes: 0 success; 1 the run failed (a dataset or layer failed, an expectation tripped);
-2 wrong usage or configuration. On failure a one-line cause is printed to stderr first.
+Exit codes: 0 success; 1 the run failed (a dataset or layer failed, an expectation tripped,
+or with ``--strict`` a warning); 2 wrong usage or configuration. On failure a one-line cause
+is printed to stderr first.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from lakehouse.cli_ops import add_parsers as add_operator_parsers
+from lakehouse.cli_ops import cmd_history, cmd_rerun, cmd_status, report
 from lakehouse.constants import LAYERS
 from lakehouse.errors import ConfigError, LakehouseError
 
@@ -46,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--layer", choices=(*LAYERS, "all"), default="all")
     run.add_argument("--run-id", help="use this run id instead of a new one")
     run.add_argument("--json", action="store_true", help="end the output with one JSON summary")
+    run.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 on warnings too (bad files set aside, failed warn rules)",
+    )
 
     check = sub.add_parser("validate-config", help="parse and check a pipeline config, no Spark")
     add_config(check)
@@ -78,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     nb_run.add_argument(
         "--param", action="append", default=[], metavar="KEY=VALUE", help="widget value (repeatable)"
     )
+    add_operator_parsers(sub, add_config)
     return parser
 
 
@@ -89,32 +97,6 @@ def _default_config() -> str:
 
 def _layers(choice: str) -> tuple[str, ...]:
     return LAYERS if choice == "all" else (choice,)
-
-
-def _print_table(summary: dict[str, Any]) -> None:
-    header = (
-        f"{'dataset':<22}{'layer':<8}{'status':<11}{'read':>9}{'written':>9}{'quarant.':>9}{'dropped':>9}"
-    )
-    for item in summary.get("abandoned", []):
-        print(
-            f"earlier run {item['run_id']}: {item['dataset']}/{item['layer']} marked abandoned "
-            f"(started {item['started_at']}, it ended without an outcome: killed or lost)"
-        )
-    print(f"run {summary['run_id']} ({summary['pipeline']}, env {summary['env']}): {summary['status']}")
-    print(header)
-    for dataset, layers in summary["datasets"].items():
-        for layer, r in layers.items():
-            print(
-                f"{dataset:<22}{layer:<8}{r['status']:<11}{r['rows_read']:>9}{r['rows_written']:>9}"
-                f"{r['rows_quarantined']:>9}{r['rows_dropped']:>9}"
-            )
-            if (r.get("details") or {}).get("cdc"):
-                print(
-                    "  changes: "
-                    + ", ".join(f"{k.replace('_', '-')} {v}" for k, v in r["details"]["cdc"].items())
-                )
-            if r.get("error"):
-                print(f"  ! {r['error']}")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -136,13 +118,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     summary = run_pipeline(
         spark, config, datasets=args.dataset, layers=_layers(args.layer), run_id=args.run_id
     ).to_dict()
-    _print_table(summary)
-    if args.json:
-        print(json.dumps(summary, default=str))
-    if summary["status"] != "succeeded":
-        print(f"lakehouse: run failed: {summary['error']}", file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_OK
+    return report(summary, args.json, args.strict)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -279,6 +255,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "infer-contract": _cmd_infer,
         "doctor": _cmd_doctor,
         "notebook": _cmd_notebook,
+        "status": cmd_status,
+        "history": cmd_history,
+        "rerun": cmd_rerun,
     }
     try:
         return handlers[args.command](args)

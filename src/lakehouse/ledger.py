@@ -141,7 +141,7 @@ class Ledger:
             & (F.col("run_id") != F.lit(self.ctx.run_id))
         )
         stale = [row.asDict() for row in states.where(wanted).collect()]
-        dead = [row for row in stale if not _alive(row.get("host"), row.get("pid"))]
+        dead = [row for row in stale if not is_alive(row.get("host"), row.get("pid"))]
         if dead:
             now = datetime.now(timezone.utc).replace(tzinfo=None)
             rows = [_abandoned(row, now) for row in dead]
@@ -162,7 +162,8 @@ def _abandoned(row: dict[str, Any], now: datetime) -> tuple[Any, ...]:
     return tuple(values.get(name) for name, _ in COLUMNS)
 
 
-def _alive(host: str | None, pid: int | None) -> bool:
+def is_alive(host: str | None, pid: int | None) -> bool:
+    """Whether the process that wrote a ``running`` event may still run (another host: no)."""
     if host != socket.gethostname() or pid is None:
         return False
     if pid == os.getpid():

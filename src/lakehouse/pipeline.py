@@ -7,7 +7,7 @@ succeeded. Every outcome is recorded in the run ledger (``<root>/_lakehouse_runs
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from functools import partial
 from typing import TYPE_CHECKING
@@ -106,14 +106,25 @@ def run_pipeline(
     layers: Sequence[str] = LAYERS,
     run_id: str | None = None,
     record: bool = True,
+    only: Mapping[str, Sequence[str]] | None = None,
+    derived: Sequence[str] | None = None,
 ) -> RunSummary:
     """Run the selected datasets and layers of a pipeline and return what happened.
 
     Library errors are caught per layer and reported in the summary (status ``failed``);
     anything else (a bug, an interrupted JVM) propagates. A configuration that would fail at
     run time (see :mod:`lakehouse.config.validate`) raises ConfigError before any layer runs.
+
+    ``only`` (dataset -> layers) and ``derived`` (derived table names) run exactly those and
+    nothing else (what ``lakehouse rerun --failed`` does); a derived table then runs when none
+    of its inputs failed in this run.
     """
-    names = list(datasets) if datasets else list(config.datasets)
+    if only is not None or derived is not None:
+        only = dict(only or {})
+        names = list(only)
+        layers = tuple(layer for layer in LAYERS if any(layer in wanted for wanted in only.values()))
+    else:
+        names = list(datasets) if datasets else list(config.datasets)
     selected = [config.dataset(n) for n in names]
     if config.node is not None:  # read by load_config, so every key can be located
         preflight(config, names, layers)
@@ -133,8 +144,12 @@ def run_pipeline(
                 of=f"{item['dataset']}/{item['layer']}",
             )
         try:
-            ok = _run_datasets(spark, config, ctx, ledger, selected, layers, summary)
-            if GOLD in layers and config.derived:
+            ok = _run_datasets(
+                spark, config, ctx, ledger, selected, only or dict.fromkeys(names, layers), summary
+            )
+            if derived is not None:
+                summary.results.extend(_run_derived(spark, config, ctx, ledger, ok, names, derived))
+            elif GOLD in layers and config.derived:
                 summary.results.extend(_run_derived(spark, config, ctx, ledger, ok, names))
         finally:
             ledger.flush()
@@ -152,7 +167,7 @@ def _run_datasets(
     ctx: RunContext,
     ledger: Ledger,
     selected: list[DatasetConfig],
-    layers: Sequence[str],
+    plan: Mapping[str, Sequence[str]],
     summary: RunSummary,
 ) -> dict[str, bool]:
     """Each dataset's layers in order; a failed layer skips the dataset's later ones."""
@@ -160,7 +175,7 @@ def _run_datasets(
     for dataset in selected:
         healthy = True
         for layer in LAYERS:
-            if layer not in layers or layer not in dataset.layers:
+            if layer not in plan[dataset.name] or layer not in dataset.layers:
                 continue
             if not healthy:
                 skipped = LayerResult(dataset.name, layer, status="skipped", error="an earlier layer failed")
@@ -182,14 +197,17 @@ def _run_derived(
     ledger: Ledger,
     ok: dict[str, bool],
     selected: list[str],
+    only: Sequence[str] | None = None,
 ) -> list[LayerResult]:
     from lakehouse.gold.derived import publish_derived
 
     out: list[LayerResult] = []
     for spec in config.derived:
-        if not all(dep in selected for dep in spec.inputs):
+        if only is not None and spec.name not in only:
+            continue
+        if only is None and not all(dep in selected for dep in spec.inputs):
             continue  # a run of some datasets only leaves derived tables of others alone
-        if not all(ok[dep] for dep in spec.inputs):
+        if not all(ok.get(dep, True) for dep in spec.inputs):
             skipped = LayerResult(
                 spec.name, GOLD, status="skipped", error="an input dataset failed in this run"
             )

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.io.files import local_path
@@ -331,3 +332,15 @@ def parse_metadata(commit: Commit | None, key: str) -> dict[str, Any] | None:
         return None
     value = found.get(key) if isinstance(found, dict) else None
     return value if isinstance(value, dict) else None
+
+
+def last_commit_time(spark: SparkSession, table: str) -> tuple[int, datetime] | None:
+    """The table's latest version and its commit time (UTC, naive); None when there is no table."""
+    rows = None
+    try:
+        rows = spark.sql(f"DESCRIBE HISTORY {ident(table)} LIMIT 1").select("version", "timestamp").collect()
+    except Exception as exc:
+        if _is_missing(exc):
+            return None
+        raise
+    return (int(rows[0][0]), rows[0][1]) if rows else None

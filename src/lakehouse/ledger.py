@@ -56,7 +56,8 @@ _RETRIES = 5
 
 
 def _utc(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment.astimezone(timezone.utc).replace(tzinfo=None)
+    """An aware UTC time: Spark stores the instant, whatever the driver's time zone."""
+    return None if moment is None else moment.astimezone(timezone.utc)
 
 
 def library_version() -> str:
@@ -97,7 +98,7 @@ class Ledger:
             run_id or self.ctx.run_id, self.ctx.pipeline, self.ctx.env, result.dataset, result.layer,
             status, result.rows_read, result.rows_written, result.rows_quarantined, result.rows_dropped,
             result.table_version, result.files, error, _utc(result.started_at),
-            _utc(result.finished_at), datetime.now(timezone.utc).replace(tzinfo=None), result.duration_s,
+            _utc(result.finished_at), datetime.now(timezone.utc), result.duration_s,
             result.details.get("error_class") if error else None,
             {k: [int(x) for x in v] for k, v in versions.items()} if versions else None,
             len(bad) if bad is not None else None, result.details.get("warnings") or None,
@@ -143,7 +144,7 @@ class Ledger:
         stale = [row.asDict() for row in states.where(wanted).collect()]
         dead = [row for row in stale if not is_alive(row.get("host"), row.get("pid"))]
         if dead:
-            now = datetime.now(timezone.utc).replace(tzinfo=None)
+            now = datetime.now(timezone.utc)
             rows = [_abandoned(row, now) for row in dead]
             append_retrying(
                 self.spark, self.spark.createDataFrame(rows, LEDGER_SCHEMA), self.config.storage.runs

@@ -29,6 +29,13 @@ _FIELDS = ("run_id", "dataset", "layer", "status", "rows_read", "rows_written", 
            "finished_at", "duration_s", "event_at", "host", "pid")  # fmt: skip
 
 
+_TIMES = ("started_at", "finished_at", "event_at")
+
+
+def _from_micros(micros: int) -> datetime:
+    return datetime.fromtimestamp(micros / 1e6, timezone.utc).replace(tzinfo=None)
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
@@ -44,9 +51,15 @@ def _rows(spark: SparkSession, config: PipelineConfig) -> list[dict[str, Any]]:
     from pyspark.sql import functions as F  # noqa: N812
 
     states = read_ledger(spark, config).where(F.col("pipeline") == F.lit(config.name))
+    # Times as epoch microseconds: timestamps collected to Python would be in the driver's local zone.
+    for name in _TIMES:
+        states = states.withColumn(name, F.unix_micros(name))
     found = []
     for row in states.collect():
         values = row.asDict()
+        for name in _TIMES:
+            micros = values.get(name)
+            values[name] = None if micros is None else _from_micros(micros)
         found.append({k: values.get(k) for k in _FIELDS})
     runs = _run_order(found)
     return sorted(

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.io.files import local_path
@@ -336,11 +336,15 @@ def parse_metadata(commit: Commit | None, key: str) -> dict[str, Any] | None:
 
 def last_commit_time(spark: SparkSession, table: str) -> tuple[int, datetime] | None:
     """The table's latest version and its commit time (UTC, naive); None when there is no table."""
-    rows = None
     try:
-        rows = spark.sql(f"DESCRIBE HISTORY {ident(table)} LIMIT 1").select("version", "timestamp").collect()
+        query = spark.sql(f"DESCRIBE HISTORY {ident(table)} LIMIT 1")
+        # As epoch microseconds: a timestamp collected to Python would be in the driver's local zone.
+        rows = query.selectExpr("version", "unix_micros(timestamp)").collect()
     except Exception as exc:
         if _is_missing(exc):
             return None
         raise
-    return (int(rows[0][0]), rows[0][1]) if rows else None
+    if not rows:
+        return None
+    moment = datetime.fromtimestamp(int(rows[0][1]) / 1e6, timezone.utc).replace(tzinfo=None)
+    return int(rows[0][0]), moment

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from lakehouse.cli import main
 from lakehouse.config import load_config
 from lakehouse.ledger import Ledger, config_hash, library_version, read_events, read_ledger
+from lakehouse.operations import status
 from lakehouse.pipeline import run_pipeline
 from lakehouse.results import LayerResult, RunContext
 
@@ -155,3 +157,31 @@ def test_a_killed_run_stays_running_and_the_next_run_marks_it_abandoned(
     assert spark.read.format("delta").load(str(tmp_path / "lake/silver/readings")).count() == 2
     # Marked once: a third run finds nothing left to abandon.
     assert run_pipeline(spark, config, datasets=["readings"], run_id="third").abandoned == []
+
+
+OLD_SCHEMA = (
+    "run_id string, pipeline string, env string, dataset string, layer string, status string, "
+    "rows_read long, rows_written long, rows_quarantined long, rows_dropped long, "
+    "table_version long, files long, error string, started_at timestamp, finished_at timestamp"
+)
+
+
+def test_a_ledger_written_before_run_states_stays_readable(spark, tmp_path: Path) -> None:
+    config = load_config(_pipeline(tmp_path), None)
+    at = datetime(2026, 1, 2, 3, 4, 5)
+    old = [("old-run", "plant", None, "readings", "bronze", "failed", 0, 0, 0, 0, None, None, "boom", at, at)]
+    spark.createDataFrame(old, OLD_SCHEMA).write.format("delta").save(config.storage.runs)
+
+    summary = run_pipeline(spark, config, datasets=["readings"], layers=["bronze"], run_id="new-run")
+    assert summary.status == "succeeded" and summary.abandoned == []
+    state = {r.run_id: r for r in read_ledger(spark, config).collect()}
+    assert set(state) == {"old-run", "new-run"}
+    assert (state["old-run"].status, state["old-run"].error, state["old-run"].event_at) == (
+        "failed",
+        "boom",
+        None,
+    )
+    assert state["new-run"].status == "succeeded" and state["new-run"].config_hash == config_hash(config)
+    found = status(spark, config)
+    bronze = next(e for e in found["layers"] if (e["dataset"], e["layer"]) == ("readings", "bronze"))
+    assert (bronze["run_id"], bronze["last_error"]["run_id"]) == ("new-run", "old-run")

@@ -1,7 +1,8 @@
 """The ``lakehouse`` command (also ``python -m lakehouse``, usable as a spark-submit main).
 
 Exit codes: 0 success; 1 the run failed (a dataset or layer failed, an expectation tripped);
-2 wrong usage or configuration. On failure a one-line cause is printed to stderr first.
+2 wrong usage or configuration, or the pipeline is already running (see ``run_lock``). On
+failure a one-line cause is printed to stderr first.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.constants import LAYERS
-from lakehouse.errors import ConfigError, LakehouseError
+from lakehouse.errors import ConfigError, LakehouseError, PipelineBusyError
 
 DEFAULT_CONFIG = "conf/pipelines/devices.yml"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -46,6 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--layer", choices=(*LAYERS, "all"), default="all")
     run.add_argument("--run-id", help="use this run id instead of a new one")
     run.add_argument("--json", action="store_true", help="end the output with one JSON summary")
+    run.add_argument(
+        "--wait",
+        type=float,
+        metavar="SECONDS",
+        help="when the pipeline is already running, wait this long for it (default: run_lock.wait)",
+    )
 
     check = sub.add_parser("validate-config", help="parse and check a pipeline config, no Spark")
     add_config(check)
@@ -129,7 +136,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     spark = get_spark(config.spark)
     summary = run_pipeline(
-        spark, config, datasets=args.dataset, layers=_layers(args.layer), run_id=args.run_id
+        spark, config, datasets=args.dataset, layers=_layers(args.layer), run_id=args.run_id, wait=args.wait
     ).to_dict()
     _print_table(summary)
     if args.json:
@@ -279,6 +286,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handlers[args.command](args)
     except ConfigError as exc:
         print(f"lakehouse: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except PipelineBusyError as exc:
+        print(f"lakehouse: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except LakehouseError as exc:
         print(f"lakehouse: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -7,7 +7,8 @@ succeeded. Every outcome is recorded in the run ledger (``<root>/_lakehouse_runs
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from lakehouse.config.validate import preflight
@@ -46,6 +47,17 @@ def _failed(dataset: str, layer: str, exc: LakehouseError) -> LayerResult:
     return result
 
 
+def _describe(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[0][:300]}" if lines else type(exc).__name__
+
+
+def unexpected(exc: Exception) -> str:
+    """One line for an error that is not a library error: type, message and its cause."""
+    cause = exc.__cause__ or exc.__context__
+    return f"unexpected {_describe(exc)}" + (f" (cause: {_describe(cause)})" if cause is not None else "")
+
+
 def _run_layer(
     fn: LayerFn,
     spark: SparkSession,
@@ -62,6 +74,10 @@ def _run_layer(
         except LakehouseError as exc:
             log.error("layer failed", error=str(exc), error_type=type(exc).__name__)
             return _failed(dataset.name, layer, exc)
+        except Exception as exc:  # a bug or an environment failure: isolate it to this dataset
+            log.error("layer failed", error=unexpected(exc), error_type=type(exc).__name__)
+            log.debug("layer failure traceback", exc_info=True)
+            return LayerResult(dataset.name, layer, status="failed", error=unexpected(exc))
         log.info(
             "layer finished",
             rows_read=result.rows_read,
@@ -81,12 +97,16 @@ def run_pipeline(
     layers: Sequence[str] = LAYERS,
     run_id: str | None = None,
     record: bool = True,
+    wait: float | None = None,
 ) -> RunSummary:
     """Run the selected datasets and layers of a pipeline and return what happened.
 
-    Library errors are caught per layer and reported in the summary (status ``failed``);
-    anything else (a bug, an interrupted JVM) propagates. A configuration that would fail at
-    run time (see :mod:`lakehouse.config.validate`) raises ConfigError before any layer runs.
+    Errors are caught per layer and reported in the summary (status ``failed``, one line with
+    its cause): a failing dataset never stops the others. A configuration that would fail
+    at run time (see :mod:`lakehouse.config.validate`) raises ConfigError before any layer
+    runs. Only one run of a pipeline (per storage root) runs at a time: with ``run_lock``
+    enabled (the default) a second run waits up to ``wait`` seconds (default: the config's
+    ``run_lock.wait``) and then raises :class:`~lakehouse.errors.PipelineBusyError`.
     """
     names = list(datasets) if datasets else list(config.datasets)
     selected = [config.dataset(n) for n in names]
@@ -95,7 +115,7 @@ def run_pipeline(
     ctx = RunContext(run_id=run_id or new_run_id(), pipeline=config.name, env=config.env)
     summary = RunSummary(run_id=ctx.run_id, pipeline=config.name, env=config.env)
     log = get_logger("lakehouse.pipeline")
-    with run_context(ctx.run_id, config.name):
+    with run_context(ctx.run_id, config.name), _run_lock(spark, config, ctx, wait, summary):
         log.info("run started", env=config.env, datasets=names, layers=list(layers), root=config.storage.root)
         ok: dict[str, bool] = {}
         for dataset in selected:
@@ -114,16 +134,46 @@ def run_pipeline(
             ok[dataset.name] = healthy
         if GOLD in layers and config.derived:
             summary.results.extend(_run_derived(spark, config, ctx, ok, names))
-        failures = [r for r in summary.results if r.status == "failed"]
-        if failures:
-            summary.status = "failed"
-            summary.error = f"{failures[0].dataset}/{failures[0].layer}: {failures[0].error}"
+    failures = [r for r in summary.results if r.status == "failed"]
+    if failures and summary.status != "failed":
+        summary.status = "failed"
+        summary.error = f"{failures[0].dataset}/{failures[0].layer}: {failures[0].error}"
+    with run_context(ctx.run_id, config.name):
         if record:
             from lakehouse.ledger import record_run
 
             record_run(spark, config, ctx, summary)
         log.info("run finished", status=summary.status, error=summary.error)
     return summary
+
+
+@contextmanager
+def _run_lock(
+    spark: SparkSession, config: PipelineConfig, ctx: RunContext, wait: float | None, summary: RunSummary
+) -> Iterator[None]:
+    """Hold the pipeline's run lock around the run; a lease lost on the way fails the run."""
+    settings = config.run_lock
+    if not settings.enabled:
+        yield
+        return
+    from lakehouse.io.lease import acquire
+
+    lease = acquire(
+        spark,
+        config.storage.locks,
+        config.name,
+        ctx.run_id,
+        duration_s=settings.lease_seconds,
+        wait_s=settings.wait_seconds if wait is None else wait,
+    )
+    try:
+        yield
+    finally:
+        lost = lease.release()
+        if lost:
+            get_logger("lakehouse.pipeline").error("run lock lost", error=lost)
+            summary.status = "failed"
+            summary.error = f"{lost}; another run may have written concurrently"
 
 
 def _run_derived(
@@ -147,4 +197,8 @@ def _run_derived(
             except LakehouseError as exc:
                 log.error("derived table failed", error=str(exc))
                 out.append(_failed(spec.name, GOLD, exc))
+            except Exception as exc:
+                log.error("derived table failed", error=unexpected(exc))
+                log.debug("derived table failure traceback", exc_info=True)
+                out.append(LayerResult(spec.name, GOLD, status="failed", error=unexpected(exc)))
     return out

@@ -24,6 +24,7 @@ from lakehouse.config.locations import (
 )
 from lakehouse.config.names import check_external, check_name, check_relative
 from lakehouse.config.node import Node, Origins
+from lakehouse.config.settings import RunLockSettings, SparkSettings, parse_run_lock, parse_spark
 from lakehouse.config.tables import check_root, parse_tables, table_name
 from lakehouse.constants import BRONZE, CHECKPOINTS, GOLD, QUARANTINE_SUFFIX, SILVER
 from lakehouse.errors import ConfigError
@@ -47,15 +48,6 @@ class SourceConfig:
     on_bad_file: str = "rescue"
     on_file_change: str = "reingest"
     engine: str = "auto"
-
-
-@dataclass(frozen=True)
-class SparkSettings:
-    """Settings used only when lakehouse builds the session itself (local runs)."""
-
-    master: str = "local[*]"
-    app_name: str = "lakehouse"
-    conf: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -93,6 +85,7 @@ class PipelineConfig:
     derived: tuple[DerivedSpec, ...] = ()
     node: Node | None = field(default=None, repr=False, compare=False)
     """The merged YAML tree, located: where each setting came from (file and key path)."""
+    run_lock: RunLockSettings = field(default_factory=RunLockSettings)
 
     def dataset(self, name: str) -> DatasetConfig:
         if name not in self.datasets:
@@ -205,7 +198,7 @@ def dataset_locations(dataset: DatasetConfig, node: Node, storage: StorageConfig
     return found
 
 
-_TOP_KEYS = frozenset({"pipeline", "description", "storage", "spark", "datasets", "derived"})
+_TOP_KEYS = frozenset({"pipeline", "description", "storage", "spark", "run_lock", "datasets", "derived"})
 _PIPELINE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -254,14 +247,7 @@ def build_pipeline(tree: dict[str, object], origins: Origins, env: str | None, f
     top.check_keys(_TOP_KEYS)
     name = pipeline_name(top)
     storage = parse_storage(top.child("storage"))
-    spark_node = top.child("spark")
-    if not spark_node.missing:
-        spark_node.check_keys(frozenset({"master", "app_name", "conf"}))
-    spark = SparkSettings(
-        master=spark_node.get_str("master", "local[*]"),
-        app_name=spark_node.get_str("app_name", "lakehouse"),
-        conf=spark_node.get_scalar_map("conf", {}),
-    )
+    spark = parse_spark(top.child("spark"))
     datasets_node = top.child("datasets")
     if datasets_node.missing:
         raise datasets_node.error("is required", found=None, expected="a mapping of datasets")
@@ -297,6 +283,7 @@ def build_pipeline(tree: dict[str, object], origins: Origins, env: str | None, f
         datasets=datasets,
         derived=tuple(derived),
         node=top,
+        run_lock=parse_run_lock(top.child("run_lock")),
     )
 
 

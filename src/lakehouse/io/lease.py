@@ -128,18 +128,21 @@ def _claim(spark: SparkSession, path: str, row: LeaseRow) -> None:
             raise
 
 
-def _update(spark: SparkSession, path: str, row: LeaseRow, values: dict[str, int]) -> None:
-    from delta.tables import DeltaTable
-    from pyspark.sql import functions as F  # noqa: N812
+def _text(value: str) -> str:
+    """A SQL string literal (backslash escapes, as Spark SQL reads them)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
-    match = (
-        (F.col("pipeline") == F.lit(row.pipeline))
-        & (F.col("epoch") == F.lit(row.epoch))
-        & (F.col("run_id") == F.lit(row.run_id))
+
+def _update(spark: SparkSession, path: str, row: LeaseRow, values: dict[str, int]) -> None:
+    """Set ``values`` on the row of this lease (SQL: works on a classic and a Connect session)."""
+    assignments = ", ".join(f"{column} = {int(value)}" for column, value in values.items())
+    statement = (
+        f"UPDATE {delta.ident(path)} SET {assignments} WHERE pipeline = {_text(row.pipeline)} "
+        f"AND epoch = {int(row.epoch)} AND run_id = {_text(row.run_id)}"
     )
     for attempt in range(1, 4):  # another pipeline's claim may commit meanwhile: retry
         try:
-            DeltaTable.forPath(spark, path).update(match, {k: F.lit(v) for k, v in values.items()})
+            spark.sql(statement)
             return
         except Exception as exc:
             if attempt == 3 or not is_conflict(exc):
@@ -148,12 +151,9 @@ def _update(spark: SparkSession, path: str, row: LeaseRow, values: dict[str, int
 
 def _forget_old(spark: SparkSession, path: str, row: LeaseRow) -> None:
     """Delete the pipeline's rows of earlier epochs (best effort: the table stays small)."""
-    from delta.tables import DeltaTable
-    from pyspark.sql import functions as F  # noqa: N812
-
     try:
-        old = (F.col("pipeline") == F.lit(row.pipeline)) & (F.col("epoch") < F.lit(row.epoch))
-        DeltaTable.forPath(spark, path).delete(old)
+        where = f"pipeline = {_text(row.pipeline)} AND epoch < {int(row.epoch)}"
+        spark.sql(f"DELETE FROM {delta.ident(path)} WHERE {where}")
     except Exception as exc:
         if not is_conflict(exc):
             raise

@@ -80,6 +80,7 @@ def ingest(
         "new_columns": [],
         "rescued_columns": [],
         "replayed_batch": None,
+        "skipped_files": {},
     }
     try:
         for batch in _plan_batches(run):
@@ -92,7 +93,11 @@ def ingest(
 
 def _plan_batches(run: _Run) -> list[Batch]:
     source, state = run.dataset.source, run.state
-    listed = list_landing(run.spark, source.path, source.pattern)
+    skipped: dict[str, str] = {}
+    listed = list_landing(run.spark, source.path, source.pattern, skipped)
+    for path, reason in skipped.items():
+        run.log.warning("landing entry skipped; it is looked at again next run", file=path, reason=reason)
+    run.result.details["skipped_files"] = skipped
     pending = state.pending
     # A pending batch's files (and the ones it set aside as bad) are handled by its replay.
     planned = {f[0] for f in pending.files} | set(pending.bad) if pending else set()

@@ -173,16 +173,24 @@ def test_a_lease_of_another_host_is_respected_until_it_expires(spark, tmp_path: 
 @pytest.mark.slow
 def test_lease_is_exclusive_renewed_released_and_lost_when_taken_over(spark, tmp_path: Path) -> None:
     path = str(tmp_path / "locks")
-    first = lease.acquire(spark, path, "p", "run-1", duration_s=20)
+    # Leases long enough that a loaded machine (seconds per Delta commit) keeps them live.
+    first = lease.acquire(spark, path, "p", "run-1", duration_s=300)
     with pytest.raises(PipelineBusyError, match=r"^pipeline p is already running \(run run-1, started "):
-        lease.acquire(spark, path, "p", "run-2", duration_s=20)
-    other = lease.acquire(spark, path, "q", "run-3", duration_s=20)  # another pipeline is independent
-    time.sleep(12)  # the background renewal (every 5 s) pushes the expiry ahead
+        lease.acquire(spark, path, "p", "run-2", duration_s=300)
+    other = lease.acquire(spark, path, "q", "run-3", duration_s=4)  # another pipeline is independent
+    # q's background renewal (every second) pushes its expiry ahead.
+    deadline = time.monotonic() + 120
+    while lease.current(spark, path, "q").expires_ms <= other.row.expires_ms:  # type: ignore[union-attr]
+        assert time.monotonic() < deadline, "the lease was never renewed"
+        time.sleep(1)
+    other.release()  # its 4 s lease may have run out under load; only p matters below
+    time.sleep(1.1)
+    first.renew()
     assert lease.current(spark, path, "p").expires_ms > first.row.expires_ms  # type: ignore[union-attr]
     with pytest.raises(PipelineBusyError):
-        lease.acquire(spark, path, "p", "run-2", duration_s=20)
-    assert first.release() is None and other.release() is None
-    second = lease.acquire(spark, path, "p", "run-2", duration_s=20)
+        lease.acquire(spark, path, "p", "run-2", duration_s=300)
+    assert first.release() is None
+    second = lease.acquire(spark, path, "p", "run-2", duration_s=300)
     assert (second.row.epoch, second.row.run_id) == (first.row.epoch + 1, "run-2")
 
     # A holder that stops renewing (a stalled process) loses the lease to the next run once
@@ -190,7 +198,7 @@ def test_lease_is_exclusive_renewed_released_and_lost_when_taken_over(spark, tmp
     second._stop.set()
     second._thread.join()
     lease._update(spark, path, second.row, {"expires_ms": lease.now_ms() - 1})
-    third = lease.acquire(spark, path, "p", "run-3", duration_s=20)
+    third = lease.acquire(spark, path, "p", "run-3", duration_s=300)
     assert second.release() is not None and "taken over" in str(second.lost)
     assert third.release() is None
     rows = spark.read.format("delta").load(path).where("pipeline = 'p'").collect()

@@ -114,6 +114,8 @@ def test_two_concurrent_runs_give_one_success_and_one_clear_already_running(spar
     assert procs[loser].returncode == 2, err
     line = next(ln for ln in err.splitlines() if ln.startswith("lakehouse:"))
     summary = json.loads(win_out.strip().splitlines()[-1])
+    print(f"run {loser}: exit {procs[loser].returncode}: {line}")
+    print(f"run {winner}: exit {procs[winner].returncode}: {summary['status']}, run {summary['run_id']}")
     assert line.startswith(
         f"lakehouse: pipeline plant is already running (run {summary['run_id']}, started 20"
     )

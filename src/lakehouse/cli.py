@@ -77,6 +77,22 @@ def _parser() -> argparse.ArgumentParser:
     init = sub.add_parser("init", help="create a new project that runs right away")
     init.add_argument("dir", nargs="?", default=".", help="folder to create it in (default: here)")
     init.add_argument("--name", help="pipeline name (default: the folder's name)")
+    erase = sub.add_parser("forget", help="erase a person's rows from every layer (GDPR), then vacuum")
+    add_config(erase)
+    erase.add_argument("--dataset", required=True)
+    what = erase.add_mutually_exclusive_group(required=True)
+    what.add_argument("--where", help="<column> = '<value>'")
+    what.add_argument("--keys-file", help="a file of values, one per line, of the column given by --column")
+    erase.add_argument("--column", help="the column the --keys-file values are of")
+    erase.add_argument(
+        "--retain-hours",
+        type=float,
+        default=168.0,
+        help="VACUUM retention (default 168; below it needs "
+        "spark.databricks.delta.retentionDurationCheck.enabled=false)",
+    )
+    erase.add_argument("--by", help="who asks for the erasure (default: the OS user)")
+    erase.add_argument("--json", action="store_true")
 
     notebook = sub.add_parser("notebook", help="Databricks-source notebooks, run locally")
     nb_sub = notebook.add_subparsers(dest="notebook_command", required=True)
@@ -253,6 +269,38 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def _cmd_forget(args: argparse.Namespace) -> int:
+    from lakehouse.config import load_config
+    from lakehouse.forget import forget, parse_where
+    from lakehouse.log import configure_logging
+    from lakehouse.spark import get_spark
+
+    configure_logging()
+    config = load_config(args.config, args.env)
+    config.dataset(args.dataset)
+    if args.where is not None:
+        column, value = parse_where(args.where)
+        values = [value]
+    else:
+        if not args.column:
+            raise ConfigError("--keys-file needs --column (the column its values are of)")
+        column = args.column
+        with open(args.keys_file, encoding="utf-8") as handle:
+            values = [line.strip() for line in handle if line.strip()]
+    spark = get_spark(config.spark)
+    erasure = forget(
+        spark, config, args.dataset, column, values, retain_hours=args.retain_hours, erased_by=args.by
+    ).to_dict()
+    print(f"erasure {erasure['erasure_id']}: {erasure['rows_total']} rows deleted")
+    for table, rows in erasure["rows"].items():
+        print(f"  {rows:>9}  {table}")
+    for table in erasure["untraceable"]:
+        print(f"  {'-':>9}  {table} (no column {erasure['column']}; not erased)")
+    if args.json:
+        print(json.dumps(erasure))
+    return EXIT_OK
+
+
 def _cmd_notebook(args: argparse.Namespace) -> int:
     from lakehouse.log import configure_logging
     from lakehouse.notebooks import run_notebook
@@ -280,6 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "init": _cmd_init,
         "infer-contract": _cmd_infer,
         "doctor": _cmd_doctor,
+        "forget": _cmd_forget,
         "notebook": _cmd_notebook,
     }
     try:

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 STATE = "state.json"
+# ``userMetadata`` prefix of the DELETE commits of ``lakehouse forget`` (see lakehouse.forget).
+ERASURE_MARKER = "lakehouse-forget"
 # Operations that only add rows: what an append-only input may contain.
 APPEND_OPERATIONS = frozenset(
     {"WRITE", "CREATE TABLE AS SELECT", "REPLACE TABLE AS SELECT", "CREATE OR REPLACE TABLE AS SELECT",
@@ -111,6 +113,8 @@ def input_commits(spark: SparkSession, upstream: str, increment: Increment) -> l
     ]
     for commit in commits:
         op = commit.operation or ""
+        if op == "DELETE" and (commit.user_metadata or "").startswith(ERASURE_MARKER):
+            continue  # lakehouse forget: the rows are erased from the later layers too
         if op not in APPEND_OPERATIONS and op not in NO_DATA_OPERATIONS:
             raise ContractError(
                 f"{upstream} version {commit.version} is a {op}: the layers after bronze read their "

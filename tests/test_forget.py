@@ -22,6 +22,7 @@ from lakehouse.cli import main
 from lakehouse.config import load_config
 from lakehouse.errors import ConfigError
 from lakehouse.forget import RETENTION_CHECK, forget, parse_where
+from lakehouse.io import lease
 from lakehouse.pipeline import run_pipeline
 
 SALT = "forget-me-salt"
@@ -169,6 +170,8 @@ def test_forget_removes_a_person_from_every_layer_and_vacuum_leaves_no_trace(
         storage.table("gold", "current_customers"): 1,
     }
     assert summary["untraceable"] == []
+    held = lease.current(spark, config.storage.locks, "shop")  # held the run lock, gave it back
+    assert held is not None and held.run_id == f"forget-{summary['erasure_id']}" and held.released_ms
 
     # No trace in any readable version of any table; the vacuumed tables keep no data file
     # beyond their latest version's, so older versions' rows are gone too. Bob is untouched.

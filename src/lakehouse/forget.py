@@ -8,7 +8,8 @@ typed in silver and gold, and as its salted SHA-256 where the contract hashes th
 (``pii: hash``). Each table's DELETE commit carries ``userMetadata`` starting with
 :data:`ERASURE_MARKER`, so the layers reading it incrementally skip it. Then every table
 that lost rows is vacuumed, so older versions' data files holding the rows are removed too
-(``retain_hours`` below Delta's 168 h needs the session's retention check off).
+(``retain_hours`` below Delta's 168 h needs the session's retention check off). It holds
+the pipeline's run lock meanwhile, so no run writes rows it read before the erasure.
 
 An audit row goes to ``<root>/_lakehouse_erasures``: who, when, the dataset and column, how
 many values, rows per table, and a fingerprint of the values (their SHA-256 with the
@@ -31,6 +32,7 @@ from lakehouse.constants import GOLD, QUARANTINE_SUFFIX
 from lakehouse.errors import ConfigError
 from lakehouse.io import delta
 from lakehouse.io.increments import ERASURE_MARKER
+from lakehouse.io.lease import acquire
 from lakehouse.log import get_logger
 
 if TYPE_CHECKING:
@@ -228,6 +230,38 @@ def forget(
     salt = _salt(dataset.contract) if dataset.contract is not None else None
     forms = _forms(wanted, spec, salt)
     erasure = Erasure(uuid.uuid4().hex, dataset_name, spec.name if spec is not None else column)
+    # A run going on meanwhile could write rows it read before the DELETE: hold the run lock.
+    lease = None
+    if config.run_lock.enabled:
+        lease = acquire(
+            spark,
+            config.storage.locks,
+            config.name,
+            f"forget-{erasure.erasure_id}",
+            duration_s=config.run_lock.lease_seconds,
+            wait_s=config.run_lock.wait_seconds,
+        )
+    try:
+        _erase(spark, config, dataset, erasure, spec, column, forms, retain_hours)
+    finally:
+        if lease is not None:
+            lease.release()
+    _audit(spark, config, erasure, forms, retain_hours, erased_by or getpass.getuser())
+    get_logger("lakehouse.forget").info("erased", rows=erasure.rows, untraceable=erasure.untraceable)
+    return erasure
+
+
+def _erase(
+    spark: SparkSession,
+    config: PipelineConfig,
+    dataset: DatasetConfig,
+    erasure: Erasure,
+    spec: ColumnSpec | None,
+    column: str,
+    forms: tuple[list[str], list[str]],
+    retain_hours: float,
+) -> None:
+    """Delete from every table of the dataset, then purge and vacuum the ones that lost rows."""
     marker = f"{ERASURE_MARKER} {erasure.erasure_id}"
     log = get_logger("lakehouse.forget")
     for what, path in _targets(config, dataset):
@@ -244,9 +278,6 @@ def forget(
         if count:
             _purge(spark, path, retain_hours)
             erasure.vacuumed.append(path)
-    _audit(spark, config, erasure, forms, retain_hours, erased_by or getpass.getuser())
-    log.info("erased", rows=erasure.rows, untraceable=erasure.untraceable)
-    return erasure
 
 
 def _audit(

@@ -150,3 +150,17 @@ def test_replaced_file_fails_when_on_file_change_is_fail(bronze_kit, spark, tmp_
     with pytest.raises(IngestionError, match="replaced after it was ingested") as caught:
         bronze_kit.ingest(config)
     assert path in str(caught.value)
+
+
+def test_changed_file_is_not_loaded_again_when_on_file_change_is_ignore(
+    bronze_kit, spark, tmp_path: Path
+) -> None:
+    config = bronze_kit.config(on_file_change="ignore")
+    path = bronze_kit.land(config, "f.csv", "a,b\n1,x\n")
+    bronze_kit.ingest(config)
+    _replace(config, "f.csv", "a,b\n1,x\n2,y\n")
+    with capture_logs() as logs:
+        result = bronze_kit.ingest(config)
+    assert result.details["ignored_changed_files"] == [path] and result.details["changed_files"] == []
+    assert result.rows_written == 0 and not [e for e in logs if e["log_level"] == "warning"]
+    assert sorted(r.a for r in bronze_kit.table(config).collect()) == ["1"]

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from lakehouse.config.model import DatasetConfig, PipelineConfig
+    from lakehouse.io.files import FileEntry
 
 
 @dataclass
@@ -77,6 +78,7 @@ def ingest(
         "bad_files": {},
         "empty_files": [],
         "changed_files": [],
+        "ignored_changed_files": [],
         "new_columns": [],
         "rescued_columns": [],
         "replayed_batch": None,
@@ -91,6 +93,33 @@ def ingest(
     return _finish(run)
 
 
+def _changed(run: _Run, changed: list[FileEntry]) -> list[FileEntry]:
+    """The changed files to load again, per ``on_file_change`` (``fail`` raises on the first)."""
+    mode = run.dataset.source.on_file_change
+    if changed and mode == "fail":
+        raise IngestionError(
+            "file was replaced after it was ingested (size or modification "
+            "time changed; on_file_change is fail)",
+            dataset=run.dataset.name,
+            file=changed[0].path,
+        )
+    for entry in changed:
+        if mode == "ignore":
+            run.log.info(
+                "file changed after ingestion; not loaded again (on_file_change is ignore)", file=entry.path
+            )
+            run.result.details["ignored_changed_files"].append(entry.path)
+            continue
+        run.log.warning(
+            "file replaced after ingestion; ingesting it again",
+            file=entry.path,
+            size=entry.size,
+            mtime=entry.mtime,
+        )
+        run.result.details["changed_files"].append(entry.path)
+    return [] if mode == "ignore" else changed
+
+
 def _plan_batches(run: _Run) -> list[Batch]:
     source, state = run.dataset.source, run.state
     skipped: dict[str, str] = {}
@@ -102,22 +131,8 @@ def _plan_batches(run: _Run) -> list[Batch]:
     # A pending batch's files (and the ones it set aside as bad) are handled by its replay.
     planned = {f[0] for f in pending.files} | set(pending.bad) if pending else set()
     diff = diff_files(listed, state.ingested, planned)
-    for entry in diff.changed:
-        if source.on_file_change == "fail":
-            raise IngestionError(
-                "file was replaced after it was ingested (size or modification "
-                "time changed; on_file_change is fail)",
-                dataset=run.dataset.name,
-                file=entry.path,
-            )
-        run.log.warning(
-            "file replaced after ingestion; ingesting it again",
-            file=entry.path,
-            size=entry.size,
-            mtime=entry.mtime,
-        )
-        run.result.details["changed_files"].append(entry.path)
-    todo = sorted(diff.new + diff.changed, key=lambda e: (e.mtime, e.path))
+    changed = _changed(run, diff.changed)
+    todo = sorted(diff.new + changed, key=lambda e: (e.mtime, e.path))
     run.log.info(
         "landing listed",
         files=len(listed),

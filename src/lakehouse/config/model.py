@@ -127,7 +127,7 @@ def parse_source(node: Node, landing: str, dataset: str) -> SourceConfig:
         max_files_per_batch=node.get_int("max_files_per_batch", 1000, minimum=1),
         pattern=node.get_str("pattern", None),
         on_bad_file=node.get_str("on_bad_file", "rescue", choices=("rescue", "fail")),
-        on_file_change=node.get_str("on_file_change", "reingest", choices=("reingest", "fail")),
+        on_file_change=node.get_str("on_file_change", "reingest", choices=("reingest", "ignore", "fail")),
         engine=node.get_str("engine", "auto", choices=ENGINES),
     )
 

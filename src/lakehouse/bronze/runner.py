@@ -42,6 +42,15 @@ class _Run:
     app_id: str
     result: LayerResult
     log: Any = None
+    salt: str | None = None  # for pii: {at: bronze}
+
+
+def _bronze_salt(dataset: DatasetConfig) -> str | None:
+    """The PII salt when the contract protects PII already in bronze (resolved before reading)."""
+    from lakehouse.silver.runner import _salt
+
+    contract = dataset.contract
+    return _salt(contract) if contract is not None and contract.pii_at == "bronze" else None
 
 
 def ingest(
@@ -72,6 +81,7 @@ def ingest(
         f"lakehouse-bronze-{ckpt.checkpoint_id()}",
         LayerResult(dataset.name, BRONZE, files=0),
         log=get_logger("lakehouse.bronze"),
+        salt=_bronze_salt(dataset),
     )
     run.result.details = {
         "batches": 0,
@@ -173,7 +183,7 @@ def _set_bad(run: _Run, batch: Batch, bad: dict[str, str]) -> None:
 
 def _write(run: _Run, batch: Batch, paths: list[str], headers: dict[str, tuple[str, ...]]) -> writer.Frame:
     # Built before the plan is written: schema drift in fail mode leaves no plan behind.
-    frame = writer.build_frame(run.spark, run.dataset, paths, headers, run.ctx.run_id)
+    frame = writer.build_frame(run.spark, run.dataset, paths, headers, run.ctx.run_id, run.salt)
     run.ckpt.plan(batch)
     if frame.df is not None:
         merge = run.dataset.source.schema_evolution == "addNewColumns" or run.dataset.source.schema == "infer"

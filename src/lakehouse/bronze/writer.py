@@ -14,6 +14,7 @@ from lakehouse.config.names import quote
 from lakehouse.constants import METADATA_COLUMNS, SOURCE_FILE
 from lakehouse.errors import SchemaDriftError
 from lakehouse.io import delta
+from lakehouse.silver.pii import protect_bronze
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -82,8 +83,12 @@ def build_frame(
     paths: list[str],
     headers: dict[str, tuple[str, ...]],
     run_id: str,
+    salt: str | None = None,
 ) -> Frame:
     """Read ``paths`` and shape them as bronze rows, applying the schema-evolution mode.
+
+    With ``pii: {at: bronze}`` in the contract, PII columns are protected (``salt`` for
+    ``hash``) before anything is written.
 
     Raises :class:`SchemaDriftError` (naming a file and the new columns) in
     ``failOnNewColumns`` mode; ``rescue`` and ``none`` move unknown columns into
@@ -107,6 +112,9 @@ def build_frame(
         ingested_at=F.current_timestamp(),
         text=source.format in ("csv", "json"),
     )
+    contract = dataset.contract
+    if contract is not None and contract.pii_at == "bronze":
+        frame = protect_bronze(frame, contract, salt)
     return Frame(frame, new_columns=new if evolve else [], rescued_columns=[] if evolve else new)
 
 

@@ -46,7 +46,8 @@ def checked_rows(bronze: DataFrame, contract: Contract, salt: str | None) -> Dat
 
 def to_silver(valid: DataFrame, contract: Contract, run_id: str, salt: str | None) -> DataFrame:
     """Contract columns (PII protected, ``drop`` removed), then the lineage columns."""
-    columns = [c for c in (silver_column(s, salt) for s in contract.columns) if c is not None]
+    protected = contract.pii_at == "bronze"
+    columns = [c for c in (silver_column(s, salt, protected) for s in contract.columns) if c is not None]
     lineage = [F.col(SOURCE_FILE), F.col(INGESTED_AT), F.lit(run_id).alias(RUN_ID)]
     if contract.rescued_data == "flag":
         lineage.append(F.col(RESCUED_DATA))

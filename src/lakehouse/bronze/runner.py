@@ -67,7 +67,7 @@ def ingest(
     if autoloader.engine(source, os.environ) == autoloader.AUTOLOADER:
         from lakehouse.bronze.stream import ingest_with_autoloader
 
-        return ingest_with_autoloader(spark, dataset, config, ctx)
+        return ingest_with_autoloader(spark, dataset, config, ctx, _bronze_salt(dataset))
     if not files.exists(spark, source.path):
         raise IngestionError(f"landing path {source.path} does not exist", dataset=dataset.name)
     location = config.storage.checkpoint(BRONZE, dataset.name)

@@ -18,11 +18,13 @@ from pathlib import Path
 import pytest
 from deltalake import DeltaTable, QueryBuilder
 
+import lakehouse.forget as forget_module
 from lakehouse.cli import main
 from lakehouse.config import load_config
 from lakehouse.errors import ConfigError
-from lakehouse.forget import RETENTION_CHECK, forget, parse_where
+from lakehouse.forget import RETENTION_CHECK, _column_match, _raw_match, forget, parse_where
 from lakehouse.io import lease
+from lakehouse.io.increments import ERASURE_PROPERTY
 from lakehouse.pipeline import run_pipeline
 
 SALT = "forget-me-salt"
@@ -130,8 +132,11 @@ def _data_files(table: Path) -> tuple[set[str], set[str]]:
 
 @pytest.mark.slow
 def test_forget_removes_a_person_from_every_layer_and_vacuum_leaves_no_trace(
-    spark, shop: Path, capsys: pytest.CaptureFixture[str]
+    spark, shop: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # As on serverless, where a session may not set the commit userMetadata conf: the erasure
+    # commits are then known by their table property alone.
+    monkeypatch.setattr(forget_module, "_mark_session", lambda spark, marker: False)
     config = load_config(shop, None)
     assert run_pipeline(spark, config, run_id="run-1").status == "succeeded"
     _land_day2(shop)
@@ -201,6 +206,17 @@ def test_forget_removes_a_person_from_every_layer_and_vacuum_leaves_no_trace(
     assert entry.values_fingerprint == [sha(ALICE)] and sum(entry.rows.values()) == 12
     assert ALICE not in json.dumps(entry.asDict(recursive=True), default=str)
 
+    # Each erasure is a SQL DELETE commit (no userMetadata here) named by a table property.
+    bronze_path = config.dataset("customers").bronze_path
+    deletes = [c for c in DeltaTable(bronze_path).history() if c["operation"] == "DELETE"]
+    assert len(deletes) == 1 and not deletes[0].get("userMetadata")
+    marks = {
+        k: v for k, v in DeltaTable(bronze_path).metadata().configuration.items() if k.startswith("lakehouse")
+    }
+    assert marks == {
+        f"{ERASURE_PROPERTY}{deletes[0]['version']}": f"lakehouse-forget {summary['erasure_id']}"
+    }
+
     # The pipeline runs on: the erasure commits are skipped and the person does not come back.
     again = run_pipeline(spark, config, run_id="run-3")
     assert again.status == "succeeded"
@@ -218,3 +234,10 @@ def test_forget_refuses_unsafe_requests_before_deleting(spark, shop: Path) -> No
     with pytest.raises(ConfigError, match=f"below Delta's 168 h: set {RETENTION_CHECK}=false"):
         forget(spark, config, "customers", "email", [ALICE], retain_hours=0)
     assert not Path(config.storage.erasures).exists()
+
+
+def test_erased_values_enter_the_delete_sql_only_as_hex() -> None:
+    hostile = "x') OR 1=1 OR ('' = '\\"
+    for condition in (_column_match("email", [hostile]), _raw_match("email", [hostile])):
+        assert hostile not in condition and "OR 1=1" not in condition
+        assert hostile.encode().hex() in condition

@@ -5,8 +5,11 @@ silver, the silver quarantine (raw values kept as JSON there), the gold table (S
 included), the gold quarantine and every derived table that has the column. A value is
 matched in the form each table stores it: as landed in bronze (the column's source name),
 typed in silver and gold, and as its salted SHA-256 where the contract hashes the column
-(``pii: hash``). Each table's DELETE commit carries ``userMetadata`` starting with
-:data:`ERASURE_MARKER`, so the layers reading it incrementally skip it. Then every table
+(``pii: hash``). Each table's rows go in one SQL ``DELETE FROM`` (a classic and a Spark
+Connect session alike; values enter the SQL text only as hex), and the commit is marked as
+an erasure: the table property ``lakehouse.erasure.v<version>`` (any session can set it) and,
+where the session lets it be set, ``userMetadata`` starting with :data:`ERASURE_MARKER`. The
+layers reading the table incrementally skip a commit so marked. Then every table
 that lost rows is vacuumed, so older versions' data files holding the rows are removed too
 (``retain_hours`` below Delta's 168 h needs the session's retention check off). It holds
 the pipeline's run lock meanwhile, so no run writes rows it read before the erasure.
@@ -31,12 +34,12 @@ from lakehouse.config.names import quote
 from lakehouse.constants import GOLD, QUARANTINE_SUFFIX
 from lakehouse.errors import ConfigError
 from lakehouse.io import delta
-from lakehouse.io.increments import ERASURE_MARKER
+from lakehouse.io.increments import ERASURE_MARKER, ERASURE_PROPERTY
 from lakehouse.io.lease import acquire
 from lakehouse.log import get_logger
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, SparkSession
+    from pyspark.sql import SparkSession
 
     from lakehouse.config.contract import ColumnSpec
     from lakehouse.config.model import DatasetConfig, PipelineConfig
@@ -104,41 +107,53 @@ def _forms(values: Sequence[str], spec: ColumnSpec | None, salt: str | None) -> 
     return list(values), hashed
 
 
-def _column_match(name: str, candidates: list[str]) -> Column:
-    from pyspark.sql import functions as F  # noqa: N812
-
-    text = F.col(quote(name)).cast("string")
-    return text.isin(*candidates) | F.trim(text).isin(*candidates)
+def _text(value: str) -> str:
+    """``value`` as a SQL string expression of hex digits only: nothing in it is read as SQL."""
+    return f"decode(unhex('{value.encode('utf-8').hex()}'), 'UTF-8')"
 
 
-def _raw_match(source_name: str, candidates: list[str]) -> Column:
+def _in(expression: str, candidates: list[str]) -> str:
+    return f"{expression} IN ({', '.join(_text(c) for c in candidates)})"
+
+
+def _column_match(name: str, candidates: list[str]) -> str:
+    text = f"CAST({quote(name)} AS STRING)"
+    return f"({_in(text, candidates)} OR {_in(f'trim({text})', candidates)})"
+
+
+def _raw_match(source_name: str, candidates: list[str]) -> str:
     """A quarantine row whose raw JSON holds one of the candidates under the column's source name."""
-    from pyspark.sql import functions as F  # noqa: N812
-
-    raw = F.from_json(F.col("_raw"), "map<string,string>")
-    return F.exists(
-        F.map_entries(raw),
-        lambda e: (F.lower(e["key"]) == source_name.lower()) & F.trim(e["value"]).isin(*candidates),
-    )
+    entry = f"lower(e.key) = {_text(source_name.lower())} AND {_in('trim(e.value)', candidates)}"
+    return f"exists(map_entries(from_json(`_raw`, 'map<string,string>')), e -> {entry})"
 
 
-def _delete(spark: SparkSession, path: str, condition: Column, marker: str) -> int:
-    """DELETE the matching rows in one commit marked with ``marker``; the rows it deleted."""
-    from delta.tables import DeltaTable
-
-    previous = spark.conf.get(USER_METADATA_CONF, None)
-    spark.conf.set(USER_METADATA_CONF, marker)  # DeltaTable.delete takes no writer options
+def _mark_session(spark: SparkSession, marker: str | None) -> bool:
+    """Set the session's commit ``userMetadata`` (None: unset it); False where it is refused."""
     try:
-        table = DeltaTable.forName(spark, path) if delta.is_name(path) else DeltaTable.forPath(spark, path)
-        table.delete(condition)
-    finally:
-        if previous is None:
+        if marker is None:
             spark.conf.unset(USER_METADATA_CONF)
         else:
-            spark.conf.set(USER_METADATA_CONF, previous)
+            spark.conf.set(USER_METADATA_CONF, marker)
+    except Exception as exc:  # e.g. serverless: only a listed set of confs may be set
+        get_logger("lakehouse.forget").info("commit userMetadata not settable", error=str(exc)[:200])
+        return False
+    return True
+
+
+def _delete(spark: SparkSession, path: str, condition: str, marker: str) -> int:
+    """DELETE the matching rows in one commit, marked as an erasure; the rows it deleted."""
+    table = delta.ident(path)
+    before = delta.table_version(spark, path)
+    marked = _mark_session(spark, marker)
+    try:
+        spark.sql(f"DELETE FROM {table} WHERE {condition}").collect()
+    finally:
+        if marked:
+            _mark_session(spark, None)
     commit = delta.latest_commit(spark, path)
-    if commit is None or commit.user_metadata != marker:
+    if commit is None or commit.version == before or commit.operation != "DELETE":
         return 0  # nothing matched: Delta made no commit
+    spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ('{ERASURE_PROPERTY}{commit.version}' = '{marker}')")
     return int(commit.metrics.get("numDeletedRows", 0))
 
 
@@ -164,7 +179,7 @@ def _targets(config: PipelineConfig, dataset: DatasetConfig) -> list[tuple[str, 
 
 def _condition(
     what: str, names: set[str], spec: ColumnSpec | None, column: str, forms: tuple[list[str], list[str]]
-) -> Column | None:
+) -> str | None:
     """How ``what`` holds the column: None when the table has no such column (untraceable).
 
     Bronze and the silver quarantine keep values as landed (under the source name), or their
@@ -184,8 +199,7 @@ def _condition(
 def _purge(spark: SparkSession, path: str, retain_hours: float) -> None:
     """Rewrite files that only hide deleted rows (deletion vectors), then vacuum old files."""
     table = delta.ident(path)
-    properties = {r[0]: r[1] for r in spark.sql(f"SHOW TBLPROPERTIES {table}").collect()}
-    if str(properties.get("delta.enableDeletionVectors", "false")).lower() == "true":
+    if delta.properties(spark, path).get("delta.enableDeletionVectors", "false").lower() == "true":
         spark.sql(f"REORG TABLE {table} APPLY (PURGE)")
     spark.sql(f"VACUUM {table} RETAIN {retain_hours:g} HOURS")
 

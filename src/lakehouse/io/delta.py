@@ -190,10 +190,14 @@ def read_inserts(spark: SparkSession, table: str, start: int, end: int) -> DataF
     return df.where("_change_type = 'insert'").drop(*CDF_COLUMNS)
 
 
+def properties(spark: SparkSession, table: str) -> dict[str, str]:
+    """The table's properties (``SHOW TBLPROPERTIES``)."""
+    return {str(r[0]): str(r[1]) for r in spark.sql(f"SHOW TBLPROPERTIES {ident(table)}").collect()}
+
+
 def change_feed_enabled(spark: SparkSession, table: str) -> bool:
     """Whether the table records its changes (``delta.enableChangeDataFeed``)."""
-    rows = spark.sql(f"SHOW TBLPROPERTIES {ident(table)}").collect()
-    return any(r[0] == CDF_PROPERTY and str(r[1]).lower() == "true" for r in rows)
+    return properties(spark, table).get(CDF_PROPERTY, "").lower() == "true"
 
 
 def enable_change_feed(spark: SparkSession, table: str) -> None:

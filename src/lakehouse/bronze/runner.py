@@ -189,9 +189,20 @@ def _write(run: _Run, batch: Batch, paths: list[str], headers: dict[str, tuple[s
         merge = run.dataset.source.schema_evolution == "addNewColumns" or run.dataset.source.schema == "infer"
         txn = (run.app_id, batch.batch_id)
         delta.append(
-            run.spark, frame.df, run.dataset.bronze_path, txn=txn, merge_schema=merge, change_feed=True
+            run.spark,
+            frame.df,
+            run.dataset.bronze_path,
+            txn=txn,
+            merge_schema=merge,
+            change_feed=True,
+            user_metadata=_marker(run, batch),
         )
     return frame
+
+
+def _marker(run: _Run, batch: Batch) -> str:
+    """The ``userMetadata`` of this run's write of ``batch``: how its commit is told from others'."""
+    return f"lakehouse-bronze {run.ctx.run_id} batch {batch.batch_id}"
 
 
 def _run_batch(run: _Run, batch: Batch) -> None:
@@ -216,12 +227,14 @@ def _run_batch(run: _Run, batch: Batch) -> None:
         _set_bad(run, batch, found)
         paths = [p for p in paths if p not in found]
         frame = _write(run, batch, paths, look.headers)
-    commit = delta.latest_commit(run.spark, dataset.bronze_path)
-    after = commit.version if commit is not None else None
-    rows = 0
-    if frame.df is not None and commit is not None and (before is None or commit.version > before):
-        rows = int(commit.metrics.get("numOutputRows", 0))
-    elif frame.df is not None:
+    # Only this run's own commit counts: Delta skips a write whose txnVersion it already has
+    # (a replay, or a concurrent run that wrote the batch first), and the commits since
+    # ``before`` may be another run's.
+    commits = delta.history(run.spark, dataset.bronze_path, since=-1 if before is None else before)
+    after = commits[0].version if commits else before
+    mine = [c for c in commits if c.user_metadata == _marker(run, batch)]
+    rows = delta.metrics_of(mine, "numOutputRows")
+    if frame.df is not None and not mine:
         log.info("batch already in Delta from an interrupted run; not written again", batch_id=batch.batch_id)
     run.ckpt.commit(batch, run.state, {"table_version": after, "rows": rows, "run_id": run.ctx.run_id})
     _account(run, batch, look.empty, frame, rows, after)

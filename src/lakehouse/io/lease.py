@@ -49,8 +49,14 @@ _CONFLICTS = (
     "MetadataChanged",
     "METADATA_CHANGED",
 )
-# Reading a table that is not there yet (Spark 3.5 and 4.x).
-_ABSENT = ("DELTA_MISSING_DELTA_TABLE", "DELTA_TABLE_NOT_FOUND", "PATH_NOT_FOUND", "is not a Delta table")
+# Reading a table that is not there yet (Spark 3.5 and 4.x; a path or a table name).
+_ABSENT = (
+    "DELTA_MISSING_DELTA_TABLE",
+    "DELTA_TABLE_NOT_FOUND",
+    "PATH_NOT_FOUND",
+    "TABLE_OR_VIEW_NOT_FOUND",  # a table name (storage.tables): no such table yet
+    "is not a Delta table",
+)
 POLL_SECONDS = 5.0
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from lakehouse.bronze import autoloader, writer
 from lakehouse.bronze.checkpoint import Batch, Checkpoint, LedgerState
 from lakehouse.bronze.listing import diff_files, list_landing
-from lakehouse.bronze.readers import first_line, inspect_files
+from lakehouse.bronze.sniff import first_line, inspect_files
 from lakehouse.constants import BRONZE
 from lakehouse.errors import IngestionError, LakehouseError
 from lakehouse.io import delta, files

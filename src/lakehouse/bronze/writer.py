@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F  # noqa: N812
 
-from lakehouse.bronze import readers
+from lakehouse.bronze import readers, sniff
 from lakehouse.bronze.rescue import to_bronze
 from lakehouse.config.names import quote
 from lakehouse.constants import METADATA_COLUMNS, SOURCE_FILE
@@ -61,7 +61,8 @@ def _raw_frame(
         for path in paths:
             groups.setdefault(headers[path], []).append(path)
         found = list(dict.fromkeys(c for h in groups for c in h))
-        return readers.read_csv(spark, groups, source), found
+        against = "header" if sniff.has_header(source) else "contract" if dataset.contract else "first row"
+        return readers.read_csv(spark, groups, source, against), found
     if source.format == "json":
         return readers.read_json(spark, paths, source, known)
     df = readers.read_typed(spark, paths, source)
@@ -121,5 +122,5 @@ def probe(
         raw, _ = _raw_frame(spark, [path], headers, dataset, [])
         raw.write.format("noop").mode("overwrite").save()
     except Exception as exc:  # any failure to read is the answer
-        return f"unreadable: {readers.first_line(exc)}"
+        return f"unreadable: {sniff.first_line(exc)}"
     return None

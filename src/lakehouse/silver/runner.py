@@ -57,6 +57,7 @@ def _result(
             "batches": totals.batches,
             "rows_held_back": totals.held_back,
             "skipped_writes": totals.skipped_writes,
+            "extra_fields_kept": totals.extra_fields_kept,
         },
     )
 

@@ -1,0 +1,212 @@
+"""Files shaped like real exports, through bronze and silver: every row accounted for, a clear
+file-level verdict for what cannot be read as configured, the other files of the batch loaded.
+
+Each case builds its files here, runs bronze and silver, and checks rows landed = bronze rows
+= silver rows + quarantined rows (counted in the tables, independently of the run's figures),
+the exact reasons, and that the good file of the same batch loaded.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lakehouse.bronze import verdicts
+from lakehouse.config import load_config
+from lakehouse.pipeline import run_pipeline
+from lakehouse.silver.checks import EXTRA_FIELDS_MESSAGE
+
+GOOD_CSV = "id,name,score\ng1,good,1\n"
+GOOD_JSON = '{"id": "g1", "name": "good", "score": "1"}\n'
+
+
+class Lake:
+    """One dataset ``ds`` (columns id, name, score; strings) in a test's tmp_path."""
+
+    def __init__(self, spark: Any, tmp_path: Path) -> None:
+        self.spark, self.tmp = spark, tmp_path
+
+    def config(self, fmt: str = "csv", options: dict[str, Any] | None = None, **contract: Any) -> Any:
+        (self.tmp / "landing/ds").mkdir(parents=True, exist_ok=True)
+        columns = [{"name": c} for c in ("id", "name", "score")]
+        dataset = {
+            "source": {"format": fmt, "path": "ds", "schema": "contract", "options": options or {}},
+            "contract": {"columns": columns, **contract},
+        }
+        storage = {"root": str(self.tmp / "lake"), "landing": str(self.tmp / "landing")}
+        path = self.tmp / "pipeline.yml"
+        path.write_text(json.dumps({"pipeline": "t", "storage": storage, "datasets": {"ds": dataset}}))
+        self.cfg = load_config(path, env=None)
+        return self.cfg
+
+    def land(self, name: str, data: str | bytes) -> str:
+        target = self.tmp / "landing/ds" / name
+        target.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        return "file:" + str(target)
+
+    def run(self) -> Any:
+        summary = run_pipeline(self.spark, self.cfg, layers=("bronze", "silver"), run_id="run-1")
+        assert summary.status == "succeeded", summary.error
+        return summary
+
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        ds = self.cfg.dataset("ds")
+        path = {"bronze": ds.bronze_path, "silver": ds.silver_path, "quarantine": ds.quarantine_path}[table]
+        return [r.asDict(recursive=True) for r in self.spark.read.format("delta").load(path).collect()]
+
+    def accounted(self, landed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Rows landed = bronze = silver + quarantine; returns (silver, quarantine) rows."""
+        bronze, silver, quarantine = self.rows("bronze"), self.rows("silver"), self.rows("quarantine")
+        assert len(bronze) == landed
+        assert len(silver) + len(quarantine) == landed
+        return silver, quarantine
+
+
+@pytest.fixture()
+def lake(spark: Any, tmp_path: Path) -> Lake:
+    return Lake(spark, tmp_path)
+
+
+def _ids(rows: list[dict[str, Any]]) -> set[str]:
+    return {r["id"] for r in rows}
+
+
+def test_csv_header_after_a_comment_line(lake: Lake) -> None:
+    lake.config(options={"header": True, "comment": "~"})
+    lake.land("good.csv", GOOD_CSV)
+    lake.land("commented.csv", '~ exported 2026-11-29\nid,name,score\nc1,"a, quoted",2\n~ a note\nc2,b,3\n')
+    summary = lake.run()
+    silver, quarantine = lake.accounted(3)
+    assert _ids(silver) == {"g1", "c1", "c2"} and quarantine == []
+    assert {r["name"] for r in silver} == {"good", "a, quoted", "b"}
+    assert summary.result("ds", "bronze").details["new_columns"] == []
+
+
+def test_csv_without_header_takes_the_contract_names_after_comments(lake: Lake) -> None:
+    lake.config(options={"header": False, "comment": "#", "sep": ";"})
+    lake.land("rows.csv", "# id;name;score\nh1;x;1\nh2;y;2\n")
+    lake.run()
+    silver, _ = lake.accounted(2)
+    assert sorted((r["id"], r["name"], r["score"]) for r in silver) == [("h1", "x", "1"), ("h2", "y", "2")]
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_extra_fields_are_rescued_and_quarantined_with_their_text(lake: Lake, header: bool) -> None:
+    lake.config(options={"header": header})
+    top = "id,name,score\n" if header else ""
+    path = lake.land("extra.csv", top + 'e1,x,1\ne2,"y, z",2,surplus,"more, text"\n')
+    lake.land("good.csv", GOOD_CSV if header else "g1,good,1\n")
+    lake.run()
+    bronze = lake.rows("bronze")
+    assert {c for r in bronze for c in r} == {
+        "id", "name", "score", "_source_file", "_file_modified_at", "_ingested_at", "_run_id", "_rescued_data"
+    }  # fmt: skip
+    silver, quarantine = lake.accounted(3)
+    assert _ids(silver) == {"e1", "g1"}
+    (bad,) = quarantine
+    (why,) = bad["_reasons"]
+    assert (why["rule"], why["column"]) == ("extra_fields", "_rescued_data")
+    assert why["message"] == EXTRA_FIELDS_MESSAGE
+    against = "header" if header else "contract"
+    assert json.loads(why["value"]) == {
+        "_file": path,
+        "_error": f"row has 5 fields, {against} has 3",
+        "_raw": 'e2,"y, z",2,surplus,"more, text"',
+        "_extra_fields": 2,
+    }
+
+
+def test_extra_fields_kept_and_counted_when_the_contract_ignores_them(lake: Lake) -> None:
+    lake.config(options={"header": False}, on_extra_fields="ignore")
+    lake.land("extra.csv", "e1,x,1\ne2,y,2,surplus\ne3,z,3,a,b\n")
+    summary = lake.run()
+    silver, quarantine = lake.accounted(3)
+    assert _ids(silver) == {"e1", "e2", "e3"} and quarantine == []
+    assert summary.result("ds", "silver").details["extra_fields_kept"] == 2
+
+
+def _pretty_array(n: int, bom: bool) -> bytes:
+    doc = [{"id": f"a{i}", "name": "n", "score": str(i)} for i in range(n)]
+    return (codecs.BOM_UTF8 if bom else b"") + json.dumps(doc, indent=2).encode()
+
+
+@pytest.mark.parametrize("bom", [False, True])
+def test_pretty_json_array_without_multiline_is_set_aside_whole(lake: Lake, bom: bool) -> None:
+    lake.config(fmt="json")
+    good = lake.land("good.json", GOOD_JSON)
+    bad = lake.land("array.json", _pretty_array(200, bom))
+    summary = lake.run()
+    bronze = summary.result("ds", "bronze")
+    assert bronze.details["bad_files"] == {bad: verdicts.ARRAY_OVER_LINES}
+    assert verdicts.ARRAY_OVER_LINES == (
+        "top-level JSON array over several lines: set source.options.multiLine: true"
+    )
+    silver, _ = lake.accounted(1)
+    assert {r["_source_file"] for r in silver} == {good}
+
+
+@pytest.mark.parametrize("bom", [False, True])
+def test_pretty_json_array_with_multiline_is_read_as_an_array(lake: Lake, bom: bool) -> None:
+    lake.config(fmt="json", options={"multiLine": True})
+    lake.land("good.json", GOOD_JSON)
+    lake.land("array.json", _pretty_array(200, bom))
+    lake.run()
+    silver, quarantine = lake.accounted(201)
+    assert quarantine == [] and len(_ids(silver)) == 201
+
+
+def test_json_lines_read_with_multiline_are_set_aside_not_cut_to_the_first(lake: Lake) -> None:
+    lake.config(fmt="json", options={"multiLine": True})
+    lake.land("good.json", json.dumps([json.loads(GOOD_JSON)], indent=1))
+    bad = lake.land("lines.json", GOOD_JSON.replace("g1", "l1") + GOOD_JSON.replace("g1", "l2"))
+    summary = lake.run()
+    assert summary.result("ds", "bronze").details["bad_files"] == {bad: verdicts.SEVERAL_VALUES}
+    silver, _ = lake.accounted(1)
+    assert _ids(silver) == {"g1"}
+
+
+def test_pretty_printed_object_without_multiline_is_set_aside(lake: Lake) -> None:
+    lake.config(fmt="json")
+    lake.land("good.json", GOOD_JSON)
+    bad = lake.land("object.json", json.dumps(json.loads(GOOD_JSON), indent=2))
+    summary = lake.run()
+    assert summary.result("ds", "bronze").details["bad_files"] == {bad: verdicts.VALUE_OVER_LINES}
+    lake.accounted(1)
+
+
+def test_json_in_another_encoding_is_set_aside_until_the_encoding_is_set(lake: Lake) -> None:
+    lake.config(fmt="json")
+    lake.land("good.json", GOOD_JSON)
+    bad = lake.land("latin.json", '{"id": "x1", "name": "caf\xe9", "score": "1"}\n'.encode("latin-1"))
+    summary = lake.run()
+    assert summary.result("ds", "bronze").details["bad_files"] == {
+        bad: "not valid UTF-8 text (byte 0xe9 at offset 25): "
+        "set source.options.encoding to the file's encoding"
+    }
+    lake.accounted(1)
+    # Spark reads JSON lines in an encoding other than UTF-8 only with an explicit lineSep.
+    lake.config(fmt="json", options={"encoding": "ISO-8859-1", "lineSep": "\n"})
+    run = run_pipeline(lake.spark, lake.cfg, layers=("bronze", "silver"), run_id="run-2")
+    assert run.status == "succeeded" and run.result("ds", "bronze").details["bad_files"] == {}
+    silver, _ = lake.accounted(2)
+    assert {r["name"] for r in silver} == {"good", "caf\xe9"}
+
+
+def test_gzip_names_that_lie_are_set_aside(lake: Lake) -> None:
+    lake.config()
+    lake.land("good.csv", GOOD_CSV)
+    fake = lake.land("fake.csv.gz", "id,name,score\nf1,x,1\n")
+    hidden = lake.land("hidden.csv", gzip.compress(b"id,name,score\nh1,x,1\n", mtime=0))
+    summary = lake.run()
+    assert summary.result("ds", "bronze").details["bad_files"] == {
+        fake: "not a valid gzip file although the name ends in .gz (Not a gzipped file (b'id'))",
+        hidden: "gzip-compressed data but the name does not end in .gz: "
+        "Spark would read the compressed bytes",
+    }
+    silver, _ = lake.accounted(1)
+    assert _ids(silver) == {"g1"}

@@ -210,3 +210,42 @@ def test_gzip_names_that_lie_are_set_aside(lake: Lake) -> None:
     }
     silver, _ = lake.accounted(1)
     assert _ids(silver) == {"g1"}
+
+
+# (options, file bytes): the first record of each has 3 fields the way Spark tokenizes it.
+_RECORDS = {
+    "default": ({}, b'a,"b,c",d\n'),
+    "sep": ({"sep": ";"}, b'a;"b;c";d\n'),
+    "tab": ({"sep": "\t"}, b'a\t"b\tc"\td\n'),
+    "multi-character sep": ({"sep": "||"}, b'a||"b||c"||d\n'),
+    "quote": ({"quote": "'"}, b"a,'b,c',d\n"),
+    "escape": ({}, b'a,"b\\",c",d\n'),
+    "custom escape": ({"escape": "!"}, b'a,"b!",c",d\n'),
+    "quoting off": ({"quote": "\u0000"}, b'a,"b,c\n'),
+    "comment": ({"comment": "#"}, b'#x,y,z,w\na,"b,c",d\n'),
+    "lineSep": ({"lineSep": "|"}, b'a,"b,c",d|e,f\n'),
+    "multiLine": ({"multiLine": "true"}, b'a,"b,\nc",d\n'),
+    "encoding": ({"encoding": "ISO-8859-1"}, 'a,"\xe9,c",d\n'.encode("latin-1")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_RECORDS))
+def test_field_count_of_a_rescued_record_agrees_with_spark(spark: Any, tmp_path: Path, case: str) -> None:
+    """Bronze's count of a malformed record's fields against Spark's own tokenizer."""
+    from pyspark.sql import functions as F  # noqa: N812
+
+    from lakehouse.bronze.readers import field_count
+    from lakehouse.config.model import SourceConfig
+
+    options, data = _RECORDS[case]
+    path = tmp_path / "r.csv"
+    path.write_bytes(data)
+    spark_fields = len(spark.read.options(header="false", **options).csv(str(path)).columns)
+    raw = (
+        spark.read.options(header="false", mode="PERMISSIVE", columnNameOfCorruptRecord="_bad", **options)
+        .schema("only string, _bad string")
+        .csv(str(path))
+        .select("only", field_count(F.col("_bad"), SourceConfig("csv", str(path), options)))
+        .first()[1]
+    )
+    assert (raw, spark_fields) == (3, 3)

@@ -15,6 +15,7 @@ from pyspark.sql import functions as F  # noqa: N812
 from pyspark.sql.types import StringType, StructField, StructType
 
 from lakehouse.bronze.sniff import has_header, option, reader_options
+from lakehouse.bronze.verdicts import fits_without_change
 from lakehouse.config.names import quote
 from lakehouse.constants import FILE_MODIFIED_AT, SOURCE_FILE
 
@@ -138,14 +139,27 @@ def read_json(
     return df.select(*data, *_metadata_cols(), error.alias("_error"), raw.alias("_raw"), _no_extra()), keys
 
 
-def read_typed(spark: SparkSession, paths: list[str], source: SourceConfig) -> DataFrame:
-    """orc/parquet: file types kept, schemas of the batch's files merged."""
-    df = (
-        spark.read.format(source.format)
-        .options(**reader_options(source))
-        .option("mergeSchema", "true")
-        .load(paths)
-    )
+def read_typed(
+    spark: SparkSession, groups: list[list[str]], source: SourceConfig, table: dict[str, str] | None
+) -> DataFrame:
+    """orc/parquet: file types kept; one read per group of files with the same schema, unioned.
+
+    A column narrower than the bronze table's (``table``: an int file, a bigint column) is
+    cast to the table's type, which Delta would otherwise refuse to append.
+    """
+    reader = spark.read.format(source.format).options(**reader_options(source)).option("mergeSchema", "true")
+    frames = [reader.load(g) for g in groups]
+    df = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
+    wanted = {k.lower(): t for k, t in (table or {}).items()}
+    casts = {
+        f.name: F.col(quote(f.name)).cast(wanted[f.name.lower()])
+        for f in df.schema.fields
+        if f.name.lower() in wanted
+        and "<" not in wanted[f.name.lower()]
+        and fits_without_change(f.dataType.simpleString(), wanted[f.name.lower()])
+        and f.dataType.simpleString() != wanted[f.name.lower()]
+    }
+    df = df.withColumns(casts) if casts else df
     return df.select(
         "*",
         *_metadata_cols(),

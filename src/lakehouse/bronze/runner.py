@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from lakehouse.bronze import autoloader, writer
 from lakehouse.bronze.checkpoint import Batch, Checkpoint, LedgerState
 from lakehouse.bronze.listing import diff_files, list_landing
-from lakehouse.bronze.sniff import first_line, inspect_files
+from lakehouse.bronze.sniff import Inspection, first_line, inspect_files
+from lakehouse.bronze.verdicts import fits_without_change
 from lakehouse.constants import BRONZE
 from lakehouse.errors import IngestionError, LakehouseError
 from lakehouse.io import delta, files
@@ -151,12 +152,12 @@ def _set_bad(run: _Run, batch: Batch, bad: dict[str, str]) -> None:
     batch.files = [f for f in batch.files if f[0] not in batch.bad]
 
 
-def _write(run: _Run, batch: Batch, paths: list[str], headers: dict[str, tuple[str, ...]]) -> writer.Frame:
+def _write(run: _Run, batch: Batch, paths: list[str], look: Inspection) -> writer.Frame:
     # Built before the plan is written: schema drift in fail mode leaves no plan behind.
-    frame = writer.build_frame(run.spark, run.dataset, paths, headers, run.ctx.run_id)
+    frame = writer.build_frame(run.spark, run.dataset, paths, look.headers, run.ctx.run_id, look.types)
     run.ckpt.plan(batch)
     if frame.df is not None:
-        merge = run.dataset.source.schema_evolution == "addNewColumns" or run.dataset.source.schema == "infer"
+        merge = run.dataset.source.adds_columns or run.dataset.source.schema == "infer"
         txn = (run.app_id, batch.batch_id)
         delta.append(
             run.spark, frame.df, run.dataset.bronze_path, txn=txn, merge_schema=merge, change_feed=True
@@ -164,15 +165,29 @@ def _write(run: _Run, batch: Batch, paths: list[str], headers: dict[str, tuple[s
     return frame
 
 
+def _widened(table: dict[str, str], look: Inspection) -> bool:
+    """Whether a file of the batch has a wider type than the bronze column (checked as allowed)."""
+    known = {k.lower(): t for k, t in table.items()}
+    return any(
+        known.get(c.lower(), t) != t and not fits_without_change(t, known[c.lower()])
+        for columns in look.types.values()
+        for c, t in columns.items()
+    )
+
+
 def _run_batch(run: _Run, batch: Batch) -> None:
     dataset, log = run.dataset, run.log
     positional = dataset.contract.source_names if dataset.contract is not None else ()
-    look = inspect_files(run.spark, batch.files, dataset.source, tuple(positional))
+    typed = dataset.source.format in ("orc", "parquet")
+    table = writer.table_types(run.spark, dataset.bronze_path) if typed else None
+    look = inspect_files(run.spark, batch.files, dataset.source, tuple(positional), table)
     _set_bad(run, batch, look.bad)
+    if dataset.source.widens_types and table is not None and _widened(table, look):
+        delta.enable_type_widening(run.spark, dataset.bronze_path)
     before = delta.table_version(run.spark, dataset.bronze_path)
     paths = [f[0] for f in batch.files if f[0] not in look.empty]
     try:
-        frame = _write(run, batch, paths, look.headers)
+        frame = _write(run, batch, paths, look)
     except LakehouseError:
         raise
     except Exception as exc:  # find out whether unreadable files caused it
@@ -185,7 +200,7 @@ def _run_batch(run: _Run, batch: Batch) -> None:
             ) from exc
         _set_bad(run, batch, found)
         paths = [p for p in paths if p not in found]
-        frame = _write(run, batch, paths, look.headers)
+        frame = _write(run, batch, paths, look)
     commit = delta.latest_commit(run.spark, dataset.bronze_path)
     after = commit.version if commit is not None else None
     rows = 0

@@ -44,6 +44,7 @@ class Inspection:
     headers: dict[str, tuple[str, ...]] = field(default_factory=dict)
     empty: set[str] = field(default_factory=set)
     bad: dict[str, str] = field(default_factory=dict)
+    types: dict[str, dict[str, str]] = field(default_factory=dict)  # orc/parquet: column -> type
 
 
 def option(source: SourceConfig, *names: str, default: str | None = None) -> str | None:
@@ -110,20 +111,43 @@ def _verdict(name: str, data: bytes, source: SourceConfig) -> str | None:
     return found or verdicts.json_verdict(data, enc, multiline=multiline(source))
 
 
+def _typed(
+    spark: SparkSession, files: list[tuple[str, int, int]], source: SourceConfig, table: dict[str, str] | None
+) -> Inspection:
+    found = Inspection()
+    for path, _, _ in files:
+        try:
+            schema = spark.read.format(source.format).options(**reader_options(source)).load(path).schema
+        except Exception as exc:  # an unreadable footer makes the file bad
+            found.bad[path] = f"unreadable: {first_line(exc)}"
+            continue
+        found.types[path] = {f.name: f.dataType.simpleString() for f in schema.fields}
+    delta4 = int(spark.version.split(".")[0]) >= 4
+    found.bad.update(verdicts.check_types(table, found.types, widen=source.widens_types, delta4=delta4))
+    for path in found.bad:
+        found.types.pop(path, None)
+    return found
+
+
 def inspect_files(
     spark: SparkSession,
     files: list[tuple[str, int, int]],
     source: SourceConfig,
     positional: tuple[str, ...] = (),
+    table: dict[str, str] | None = None,
 ) -> Inspection:
     """Look at the first bytes of each csv/json file; csv headers as Spark parses them.
 
     A corrupt gzip, a file that cannot be read as configured (see
     :mod:`lakehouse.bronze.verdicts`) or a header Spark cannot parse is set aside here,
     before any plan is written. Costs one small read per new file, plus, for csv, Spark's
-    parse of the first record; orc and parquet are not inspected. Headerless csv columns take
-    the ``positional`` names (the contract's) when given, else Spark's ``_c<i>``.
+    parse of the first record. Headerless csv columns take the ``positional`` names (the
+    contract's) when given, else Spark's ``_c<i>``. orc and parquet files have their schema
+    read (the footer) and compared with ``table`` (the bronze table's column types) and with
+    each other: a file whose types do not fit is set aside, naming the column and both types.
     """
+    if source.format in ("orc", "parquet"):
+        return _typed(spark, files, source, table)
     found = Inspection()
     if source.format not in ("csv", "json"):
         return found

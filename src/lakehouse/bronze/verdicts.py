@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 
 GZIP_MAGIC = b"\x1f\x8b"
 _GZIP_NAMES = (".gz", ".gzip")
@@ -119,3 +120,86 @@ def _parses(line: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+_INTEGRAL = ("tinyint", "smallint", "int", "bigint")
+_DECIMAL = re.compile(r"^decimal\((\d+),(\d+)\)$")
+
+
+def _decimal(type_name: str) -> tuple[int, int] | None:
+    match = _DECIMAL.match(type_name)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def fits_without_change(file_type: str, table_type: str) -> bool:
+    """Whether values of ``file_type`` go into a ``table_type`` column as they are (the same
+    type, or a smaller integer into a larger one, which Delta casts on append)."""
+    if file_type == table_type:
+        return True
+    if file_type in _INTEGRAL and table_type in _INTEGRAL:
+        return _INTEGRAL.index(file_type) < _INTEGRAL.index(table_type)
+    return file_type == "float" and table_type == "double"
+
+
+def delta_widens(old: str, new: str, *, delta4: bool) -> bool:
+    """Whether Delta's type widening changes a column from ``old`` to ``new`` by itself during
+    schema evolution (Delta 3.2/3.3 preview: byte and short to a larger integer up to int;
+    Delta 4: every integer widening, float to double, a decimal with more room for the same
+    digits, date to timestamp_ntz)."""
+    if old in _INTEGRAL and new in _INTEGRAL and _INTEGRAL.index(old) < _INTEGRAL.index(new):
+        return delta4 or new in ("smallint", "int")
+    if not delta4:
+        return False
+    if (old, new) in (("float", "double"), ("date", "timestamp_ntz")):
+        return True
+    before, after = _decimal(old), _decimal(new)
+    if before and after:
+        grow_precision, grow_scale = after[0] - before[0], after[1] - before[1]
+        return grow_precision >= grow_scale >= 0 and (grow_precision, grow_scale) != (0, 0)
+    return False
+
+
+def type_change(column: str, file_type: str, known_type: str, where: str) -> str:
+    """The reason a file is set aside for a column type that does not fit."""
+    return f"column {column!r} is {file_type} in this file but {known_type} in {where}"
+
+
+def _atomic(type_name: str) -> bool:
+    return "<" not in type_name
+
+
+def check_types(
+    table: dict[str, str] | None,
+    files: dict[str, dict[str, str]],
+    *,
+    widen: bool,
+    delta4: bool,
+) -> dict[str, str]:
+    """Files (in batch order) whose column types do not fit, with the reason for each.
+
+    A column's type is the bronze table's, or for a column the table lacks, the first file
+    of the batch that has it. A file fits when each of its columns has that type, one Delta
+    takes as it is, or (``widen``) one Delta's type widening changes it to; the widened type
+    is then the one later files are compared with. Nested types are left to Delta.
+    """
+    known = {k.lower(): (t, "the bronze table") for k, t in (table or {}).items()}
+    bad: dict[str, str] = {}
+    for path, columns in files.items():
+        name = path.rstrip("/").rsplit("/", 1)[-1]
+        seen: dict[str, tuple[str, str]] = {}
+        for column, file_type in columns.items():
+            entry = known.get(column.lower())
+            if entry is None:
+                seen[column.lower()] = (file_type, f"{name} of the same batch")
+                continue
+            known_type, where = entry
+            if not (_atomic(file_type) and _atomic(known_type)) or fits_without_change(file_type, known_type):
+                continue
+            if widen and delta_widens(known_type, file_type, delta4=delta4):
+                seen[column.lower()] = (file_type, where)
+                continue
+            bad[path] = type_change(column, file_type, known_type, where)
+            break
+        else:
+            known.update(seen)
+    return bad

@@ -37,6 +37,14 @@ def table_columns(spark: SparkSession, path: str) -> list[str] | None:
     return [c for c in delta.read_table(spark, path).columns if c not in METADATA_COLUMNS]
 
 
+def table_types(spark: SparkSession, path: str) -> dict[str, str] | None:
+    """Data column -> type of the bronze table, or None when it does not exist yet."""
+    if not delta.table_exists(spark, path):
+        return None
+    schema = delta.read_table(spark, path).schema
+    return {f.name: f.dataType.simpleString() for f in schema.fields if f.name not in METADATA_COLUMNS}
+
+
 def _known(dataset: DatasetConfig, existing: list[str] | None) -> list[str] | None:
     names: list[str] = []
     if dataset.source.schema == "contract" and dataset.contract is not None:
@@ -54,6 +62,7 @@ def _raw_frame(
     headers: dict[str, tuple[str, ...]],
     dataset: DatasetConfig,
     known: list[str],
+    types: dict[str, dict[str, str]] | None = None,
 ) -> tuple[DataFrame, list[str]]:
     source = dataset.source
     if source.format == "csv":
@@ -65,8 +74,17 @@ def _raw_frame(
         return readers.read_csv(spark, groups, source, against), found
     if source.format == "json":
         return readers.read_json(spark, paths, source, known)
-    df = readers.read_typed(spark, paths, source)
+    table = table_types(spark, dataset.bronze_path)
+    df = readers.read_typed(spark, _by_schema(paths, types or {}), source, table)
     return df, [c for c in df.columns if c not in readers.READER_COLUMNS]
+
+
+def _by_schema(paths: list[str], types: dict[str, dict[str, str]]) -> list[list[str]]:
+    """Typed files grouped by identical schema (Spark's schema merge refuses int with bigint)."""
+    groups: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    for path in paths:
+        groups.setdefault(tuple(sorted(types.get(path, {}).items())), []).append(path)
+    return list(groups.values())
 
 
 def _file_with(df: DataFrame, column: str, headers: dict[str, tuple[str, ...]]) -> str:
@@ -83,6 +101,7 @@ def build_frame(
     paths: list[str],
     headers: dict[str, tuple[str, ...]],
     run_id: str,
+    types: dict[str, dict[str, str]] | None = None,
 ) -> Frame:
     """Read ``paths`` and shape them as bronze rows, applying the schema-evolution mode.
 
@@ -94,11 +113,11 @@ def build_frame(
         return Frame(None)
     source = dataset.source
     known = _known(dataset, table_columns(spark, dataset.bronze_path))
-    raw, found = _raw_frame(spark, paths, headers, dataset, known or [])
+    raw, found = _raw_frame(spark, paths, headers, dataset, known or [], types)
     new = [c for c in found if known is not None and c not in known]
     if new and source.schema_evolution == "failOnNewColumns":
         raise SchemaDriftError(dataset=dataset.name, file=_file_with(raw, new[0], headers), new_columns=new)
-    evolve = source.schema_evolution == "addNewColumns" or known is None
+    evolve = source.adds_columns or known is None
     keep = list(dict.fromkeys([*(known or []), *(new if evolve else []), *(found if known is None else [])]))
     frame = to_bronze(
         raw,

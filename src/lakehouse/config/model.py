@@ -29,7 +29,9 @@ from lakehouse.constants import BRONZE, CHECKPOINTS, GOLD, QUARANTINE_SUFFIX, SI
 from lakehouse.errors import ConfigError
 
 FORMATS = ("csv", "json", "orc", "parquet")
-EVOLUTION_MODES = ("addNewColumns", "rescue", "failOnNewColumns", "none")
+EVOLUTION_MODES = ("addNewColumns", "addNewColumnsWithTypeWidening", "rescue", "failOnNewColumns", "none")
+# Modes that add a new column to the bronze table (the second also widens column types).
+ADDS_COLUMNS = ("addNewColumns", "addNewColumnsWithTypeWidening")
 ENGINES = ("auto", "files", "autoloader")
 
 
@@ -47,6 +49,16 @@ class SourceConfig:
     on_bad_file: str = "rescue"
     on_file_change: str = "reingest"
     engine: str = "auto"
+
+    @property
+    def adds_columns(self) -> bool:
+        """Whether new columns are added to the bronze table (``schema_evolution``)."""
+        return self.schema_evolution in ADDS_COLUMNS
+
+    @property
+    def widens_types(self) -> bool:
+        """Whether a file with a wider column type widens the bronze column (Delta type widening)."""
+        return self.schema_evolution == "addNewColumnsWithTypeWidening"
 
 
 @dataclass(frozen=True)

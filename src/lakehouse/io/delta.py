@@ -201,6 +201,14 @@ def enable_change_feed(spark: SparkSession, table: str) -> None:
     spark.sql(f"ALTER TABLE {ident(table)} SET TBLPROPERTIES ({CDF_PROPERTY} = true)")
 
 
+def enable_type_widening(spark: SparkSession, table: str) -> None:
+    """Let schema evolution widen column types (Delta's ``typeWidening`` table feature)."""
+    properties = spark.sql(f"SHOW TBLPROPERTIES {ident(table)}").collect()
+    if any(r[0] == "delta.enableTypeWidening" and str(r[1]).lower() == "true" for r in properties):
+        return
+    spark.sql(f"ALTER TABLE {ident(table)} SET TBLPROPERTIES ('delta.enableTypeWidening' = 'true')")
+
+
 def append(
     spark: SparkSession,
     df: DataFrame,

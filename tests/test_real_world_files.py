@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from lakehouse.config import load_config
 from lakehouse.pipeline import run_pipeline
 from lakehouse.silver.checks import EXTRA_FIELDS_MESSAGE
 
+SILVER = ("bronze", "silver")
 GOOD_CSV = "id,name,score\ng1,good,1\n"
 GOOD_JSON = '{"id": "g1", "name": "good", "score": "1"}\n'
 
@@ -31,13 +33,17 @@ class Lake:
     def __init__(self, spark: Any, tmp_path: Path) -> None:
         self.spark, self.tmp = spark, tmp_path
 
-    def config(self, fmt: str = "csv", options: dict[str, Any] | None = None, **contract: Any) -> Any:
+    def config(
+        self, fmt: str = "csv", options: dict[str, Any] | None = None, gold: Any = None, **contract: Any
+    ) -> Any:
         (self.tmp / "landing/ds").mkdir(parents=True, exist_ok=True)
         columns = [{"name": c} for c in ("id", "name", "score")]
-        dataset = {
+        dataset: dict[str, Any] = {
             "source": {"format": fmt, "path": "ds", "schema": "contract", "options": options or {}},
             "contract": {"columns": columns, **contract},
         }
+        if gold:
+            dataset["gold"] = gold
         storage = {"root": str(self.tmp / "lake"), "landing": str(self.tmp / "landing")}
         path = self.tmp / "pipeline.yml"
         path.write_text(json.dumps({"pipeline": "t", "storage": storage, "datasets": {"ds": dataset}}))
@@ -49,9 +55,22 @@ class Lake:
         target.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
         return "file:" + str(target)
 
-    def run(self) -> Any:
-        summary = run_pipeline(self.spark, self.cfg, layers=("bronze", "silver"), run_id="run-1")
-        assert summary.status == "succeeded", summary.error
+    def land_typed(self, name: str, rows: list[tuple[Any, ...]], schema: str, mtime: int = 0) -> str:
+        """One parquet file (moved out of Spark's output folder), its modification time set."""
+        out = self.tmp / "spark-out" / name
+        self.spark.createDataFrame(rows, schema).coalesce(1).write.parquet(str(out))
+        (part,) = out.glob("part-*.parquet")
+        target = self.tmp / "landing/ds" / name
+        part.rename(target)
+        if mtime:
+            os.utime(target, (mtime, mtime))
+        return "file:" + str(target)
+
+    def run(
+        self, run_id: str = "run-1", ok: bool = True, layers: tuple[str, ...] = ("bronze", "silver")
+    ) -> Any:
+        summary = run_pipeline(self.spark, self.cfg, layers=layers, run_id=run_id)
+        assert (summary.status == "succeeded") == ok, summary.error
         return summary
 
     def rows(self, table: str) -> list[dict[str, Any]]:
@@ -249,3 +268,162 @@ def test_field_count_of_a_rescued_record_agrees_with_spark(spark: Any, tmp_path:
         .first()[1]
     )
     assert (raw, spark_fields) == (3, 3)
+
+
+def test_parquet_with_a_changed_column_type_is_set_aside_and_the_others_load(lake: Lake) -> None:
+    lake.config(fmt="parquet")
+    lake.land_typed("day1.parquet", [("a1", "x", 1)], "id string, name string, score int")
+    lake.run()
+    bad = lake.land_typed("day2.parquet", [("b1", "y", "high")], "id string, name string, score string")
+    lake.land_typed("day3.parquet", [("c1", "z", 3)], "id string, name string, score int")
+    lake.land_typed("day4.parquet", [("d1", "w", 2**40)], "id string, name string, score bigint")
+    summary = lake.run("run-2")
+    assert summary.result("ds", "bronze").details["bad_files"] == {
+        bad: "column 'score' is string in this file but int in the bronze table",
+        bad.replace("day2", "day4"): "column 'score' is bigint in this file but int in the bronze table",
+    }
+    silver, _ = lake.accounted(2)
+    assert sorted((r["id"], r["score"]) for r in silver) == [("a1", "1"), ("c1", "3")]
+
+
+def test_conflicting_types_within_one_batch_name_the_first_file(lake: Lake) -> None:
+    lake.config(fmt="parquet")
+    schema = "id string, name string, score"
+    lake.land_typed("a.parquet", [("a1", "x", 1)], f"{schema} int", mtime=1_700_000_000)
+    bad = lake.land_typed("b.parquet", [("b1", "y", 2.5)], f"{schema} double", mtime=1_700_000_100)
+    summary = lake.run()
+    assert summary.result("ds", "bronze").details["bad_files"] == {
+        bad: "column 'score' is double in this file but int in a.parquet of the same batch"
+    }
+    lake.accounted(1)
+
+
+def test_a_narrower_integer_file_loads_into_a_wider_column(lake: Lake) -> None:
+    lake.config(fmt="parquet")
+    lake.land_typed("wide.parquet", [("a1", "x", 2**40)], "id string, name string, score bigint")
+    lake.run()
+    lake.land_typed("narrow.parquet", [("b1", "y", 7)], "id string, name string, score smallint")
+    summary = lake.run("run-2")
+    assert summary.result("ds", "bronze").details["bad_files"] == {}
+    silver, _ = lake.accounted(2)
+    assert sorted(r["score"] for r in silver) == ["1099511627776", "7"]
+    bronze = lake.spark.read.format("delta").load(lake.cfg.dataset("ds").bronze_path)
+    assert dict(bronze.dtypes)["score"] == "bigint"
+
+
+def test_type_widening_widens_the_bronze_column_where_delta_allows_it(lake: Lake) -> None:
+    lake.config(fmt="parquet")
+    lake.cfg = _with_source(lake, schema_evolution="addNewColumnsWithTypeWidening")
+    schema = "id string, name string, score"
+    lake.land_typed("small.parquet", [("a1", "x", 1)], f"{schema} smallint")
+    lake.run()
+    lake.land_typed("int.parquet", [("b1", "y", 70000)], f"{schema} int", mtime=1_800_000_000)
+    big = lake.land_typed("big.parquet", [("c1", "z", 2**40)], f"{schema} bigint", mtime=1_800_000_100)
+    summary = lake.run("run-2")
+    bronze = lake.spark.read.format("delta").load(lake.cfg.dataset("ds").bronze_path)
+    delta4 = int(lake.spark.version.split(".")[0]) >= 4
+    if delta4:  # Delta 4 widens every integer type; Delta 3.3 (Spark 3.5) only up to int
+        assert summary.result("ds", "bronze").details["bad_files"] == {}
+        assert dict(bronze.dtypes)["score"] == "bigint"
+        lake.accounted(3)
+    else:
+        assert summary.result("ds", "bronze").details["bad_files"] == {
+            big: "column 'score' is bigint in this file but int in the bronze table"
+        }
+        assert dict(bronze.dtypes)["score"] == "int"
+        lake.accounted(2)
+
+
+def _with_source(lake: Lake, **source: Any) -> Any:
+    tree = json.loads((lake.tmp / "pipeline.yml").read_text())
+    tree["datasets"]["ds"]["source"].update(source)
+    (lake.tmp / "pipeline.yml").write_text(json.dumps(tree))
+    return load_config(lake.tmp / "pipeline.yml", env=None)
+
+
+def _drift(summary: Any, layer: str) -> dict[str, list[str]]:
+    return summary.result("ds", layer).details["drift"]
+
+
+def test_new_column_is_reported_for_the_batch_that_has_it_not_forever(lake: Lake) -> None:
+    from lakehouse.ledger import read_ledger
+
+    lake.config()
+    new = lake.land("new.csv", "id,name,score,extra\nn1,x,1,e\n")
+    first = lake.run()
+    assert _drift(first, "bronze") == {"unknown_columns": ["extra"], "missing_columns": []}
+    assert _drift(first, "silver") == {"unknown_columns": ["extra"], "missing_columns": []}
+    assert first.result("ds", "silver").details["drift_files"]["unknown_columns"] == {"extra": [new]}
+    lake.land("plain.csv", "id,name,score\np1,y,2\n")
+    second = lake.run("run-2")
+    assert _drift(second, "silver") == {"unknown_columns": [], "missing_columns": []}
+    silver, _ = lake.accounted(2)
+    assert _ids(silver) == {"n1", "p1"}
+    ledger = read_ledger(lake.spark, lake.cfg).where("layer = 'silver'").orderBy("run_id").collect()
+    assert [(r.run_id, r.unknown_columns, r.missing_columns) for r in ledger] == [
+        ("run-1", ["extra"], None),
+        ("run-2", None, None),
+    ]
+
+
+def test_renamed_column_shows_as_one_missing_and_one_new_column(lake: Lake) -> None:
+    lake.config()
+    lake.land("renamed.csv", "id,title,score\nr1,x,1\n")
+    summary = lake.run()
+    assert _drift(summary, "silver") == {"unknown_columns": ["title"], "missing_columns": ["name"]}
+    silver, _ = lake.accounted(1)
+    assert silver[0]["name"] is None  # warn (the default): the row goes on, the summary says why
+
+
+def test_missing_column_quarantines_the_rows_of_that_file(lake: Lake) -> None:
+    lake.config(on_missing_columns="quarantine")
+    lake.land("good.csv", GOOD_CSV)
+    short = lake.land("short.csv", "id,name\ns1,x\ns2,y\n")
+    lake.run()
+    silver, quarantine = lake.accounted(3)
+    assert _ids(silver) == {"g1"}
+    reasons = [r["_reasons"] for r in quarantine]
+    assert reasons == [[{
+        "column": "score", "rule": "missing_columns", "value": short,
+        "message": "the row's file lacks contract columns: score",
+    }]] * 2  # fmt: skip
+
+
+def test_new_column_quarantines_the_rows_of_that_file(lake: Lake) -> None:
+    lake.config(on_new_columns="quarantine")
+    lake.land("good.csv", GOOD_CSV)
+    wide = lake.land("wide.csv", "id,name,score,extra\nw1,x,1,e\n")
+    lake.run()
+    silver, quarantine = lake.accounted(2)
+    assert _ids(silver) == {"g1"}
+    assert quarantine[0]["_reasons"] == [{
+        "column": "extra", "rule": "new_columns", "value": wide,
+        "message": "the row's file has columns the contract does not know: extra",
+    }]  # fmt: skip
+
+
+def test_new_column_fails_silver_until_the_contract_says_otherwise(lake: Lake) -> None:
+    lake.config(on_new_columns="fail")
+    wide = lake.land("wide.csv", "id,name,score,extra\nw1,x,1,e\n")
+    summary = lake.run(ok=False)
+    assert summary.result("ds", "bronze").status == "succeeded"
+    assert summary.result("ds", "silver").error == (
+        f"dataset 'ds': new columns extra (e.g. 'extra' in {wide}) and the contract's on_new_columns "
+        "is fail; update the contract or the policy, the range is read again on the next run"
+    )
+    lake.config(on_new_columns="warn")
+    lake.run("run-2")
+    silver, _ = lake.accounted(1)  # the same range, read again: nothing lost
+    assert _ids(silver) == {"w1"}
+
+
+def test_evolve_adds_the_new_column_to_silver_and_gold(lake: Lake) -> None:
+    lake.config(on_new_columns="evolve", gold={"table": "ds_gold", "mode": "merge", "keys": ["id"]})
+    lake.land("good.csv", GOOD_CSV)
+    lake.run(layers=("bronze", "silver", "gold"))
+    lake.land("wide.csv", "id,name,score,extra\nw1,x,1,e\n")
+    lake.run("run-2", layers=("bronze", "silver", "gold"))
+    silver, _ = lake.accounted(2)
+    assert {r["id"]: r["extra"] for r in silver} == {"g1": None, "w1": "e"}
+    gold = lake.spark.read.format("delta").load(lake.cfg.storage.table("gold", "ds_gold"))
+    assert {r["id"]: r["extra"] for r in gold.collect()} == {"g1": None, "w1": "e"}

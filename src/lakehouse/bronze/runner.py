@@ -9,6 +9,7 @@ in the ledger. A plan left without a commit by a killed run is replayed first, u
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,11 +19,12 @@ from lakehouse.bronze.checkpoint import Batch, Checkpoint, LedgerState
 from lakehouse.bronze.listing import diff_files, list_landing
 from lakehouse.bronze.sniff import Inspection, first_line, inspect_files
 from lakehouse.bronze.verdicts import fits_without_change
-from lakehouse.constants import BRONZE
+from lakehouse.constants import BRONZE, DRIFT
 from lakehouse.errors import IngestionError, LakehouseError
 from lakehouse.io import delta, files
 from lakehouse.log import get_logger
 from lakehouse.results import LayerResult, RunContext
+from lakehouse.transforms.conform import file_drift
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -81,6 +83,7 @@ def ingest(
         "new_columns": [],
         "rescued_columns": [],
         "replayed_batch": None,
+        "drift": {"unknown_columns": [], "missing_columns": []},
     }
     try:
         for batch in _plan_batches(run):
@@ -159,10 +162,30 @@ def _write(run: _Run, batch: Batch, paths: list[str], look: Inspection) -> write
     if frame.df is not None:
         merge = run.dataset.source.adds_columns or run.dataset.source.schema == "infer"
         txn = (run.app_id, batch.batch_id)
+        drift = _drift(run, frame)
         delta.append(
-            run.spark, frame.df, run.dataset.bronze_path, txn=txn, merge_schema=merge, change_feed=True
+            run.spark,
+            frame.df,
+            run.dataset.bronze_path,
+            txn=txn,
+            merge_schema=merge,
+            change_feed=True,
+            user_metadata=json.dumps({DRIFT: drift}) if drift else None,
         )
     return frame
+
+
+def _drift(run: _Run, frame: writer.Frame) -> dict[str, dict[str, list[str]]] | None:
+    """The batch's drift against the contract, per column the files; recorded in the commit."""
+    if run.dataset.contract is None:
+        return None
+    found = file_drift(frame.columns, run.dataset.contract)
+    details = run.result.details["drift"]
+    for key, columns in found.items():
+        details[key].extend(c for c in columns if c not in details[key])
+    if any(found.values()):
+        run.log.warning("schema drift in the batch's files", **{k: sorted(v) for k, v in found.items()})
+    return found if any(found.values()) else None
 
 
 def _widened(table: dict[str, str], look: Inspection) -> bool:

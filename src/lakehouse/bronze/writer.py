@@ -28,6 +28,7 @@ class Frame:
     df: DataFrame | None
     new_columns: list[str] = field(default_factory=list)
     rescued_columns: list[str] = field(default_factory=list)
+    columns: dict[str, list[str]] = field(default_factory=dict)  # data columns of each file
 
 
 def table_columns(spark: SparkSession, path: str) -> list[str] | None:
@@ -127,7 +128,10 @@ def build_frame(
         ingested_at=F.current_timestamp(),
         text=source.format in ("csv", "json"),
     )
-    return Frame(frame, new_columns=new if evolve else [], rescued_columns=[] if evolve else new)
+    columns = {p: list(headers.get(p) or (types or {}).get(p) or found) for p in paths}
+    return Frame(
+        frame, new_columns=new if evolve else [], rescued_columns=[] if evolve else new, columns=columns
+    )
 
 
 def probe(

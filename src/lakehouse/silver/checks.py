@@ -100,10 +100,12 @@ def rescued_failures(contract: Contract, rescued_policy: str | None = None) -> l
     return failures
 
 
-def with_reasons(df: DataFrame, contract: Contract, *, rescued_policy: str | None = None) -> DataFrame:
-    """Add ``_reasons`` (one select for all rules), rescued data included (see above)."""
+def with_reasons(
+    df: DataFrame, contract: Contract, *, rescued_policy: str | None = None, extra: list[Column] | None = None
+) -> DataFrame:
+    """Add ``_reasons`` (one select for all rules), rescued data and ``extra`` reasons included."""
     failures = [f for spec in contract.columns for f in column_failures(spec, contract)]
-    failures += rescued_failures(contract, rescued_policy)
+    failures += rescued_failures(contract, rescued_policy) + (extra or [])
     found = F.filter(F.array(*failures), lambda r: r.isNotNull())
     return df.select("*", found.cast(REASON_TYPE).alias(REASONS))
 

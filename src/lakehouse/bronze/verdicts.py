@@ -19,6 +19,10 @@ _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_U
 
 ARRAY_OVER_LINES = "top-level JSON array over several lines: set source.options.multiLine: true"
 VALUE_OVER_LINES = "a JSON value spans several lines (pretty-printed): set source.options.multiLine: true"
+SEVERAL_PRETTY = (
+    "several pretty-printed JSON values in one file: Spark reads only the first with multiLine: true "
+    "and fragments without it; land one value per line, or one array with multiLine: true"
+)
 SEVERAL_VALUES = (
     "several JSON values, one per line, but multiLine: true reads only the first: "
     "set source.options.multiLine: false"
@@ -105,13 +109,17 @@ def json_verdict(data: bytes, encoding: str, *, multiline: bool) -> str | None:
             end = len(body)
         if end <= len(first):
             return None
+        if body[end:].lstrip().startswith(("{", "[")):
+            return SEVERAL_PRETTY
         return ARRAY_OVER_LINES if body.startswith("[") else VALUE_OVER_LINES
     try:
         _, end = decoder.raw_decode(body)
     except json.JSONDecodeError:
         return None  # cut by the sniff limit or malformed: Spark's to judge
     rest = body[end:].lstrip()
-    return SEVERAL_VALUES if rest.startswith(("{", "[")) else None
+    if not rest.startswith(("{", "[")):
+        return None
+    return SEVERAL_VALUES if end <= len(first) else SEVERAL_PRETTY
 
 
 def _parses(line: str) -> bool:

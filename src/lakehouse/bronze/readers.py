@@ -148,7 +148,8 @@ def read_typed(
     cast to the table's type, which Delta would otherwise refuse to append.
     """
     reader = spark.read.format(source.format).options(**reader_options(source)).option("mergeSchema", "true")
-    frames = [reader.load(g) for g in groups]
+    # Lineage is selected per read: ``_metadata`` does not resolve above a union.
+    frames = [reader.load(g).select("*", *_metadata_cols()) for g in groups]
     df = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
     wanted = {k.lower(): t for k, t in (table or {}).items()}
     casts = {
@@ -162,7 +163,6 @@ def read_typed(
     df = df.withColumns(casts) if casts else df
     return df.select(
         "*",
-        *_metadata_cols(),
         F.lit(None).cast("string").alias("_error"),
         F.lit(None).cast("string").alias("_raw"),
         _no_extra(),

@@ -154,6 +154,21 @@ def parse_source(node: Node, landing: str, dataset: str) -> SourceConfig:
 _DATASET_KEYS = frozenset({"source", "contract", "gold", "description", "paths"})
 
 
+def _check_drift_policy(node: Node, source: SourceConfig, contract: Contract) -> None:
+    """``on_new_columns: evolve`` carries bronze's new columns on: bronze must add them."""
+    if contract.on_new_columns == "evolve" and not source.adds_columns:
+        raise (
+            node.child("contract")
+            .child("on_new_columns")
+            .error(
+                f"on_new_columns: evolve needs bronze to add new columns, but source.schema_evolution "
+                f"is {source.schema_evolution} (new columns never reach bronze as columns)",
+                found="evolve",
+                expected=f"schema_evolution {' or '.join(ADDS_COLUMNS)}, or another on_new_columns",
+            )
+        )
+
+
 def parse_dataset(name: str, node: Node, storage: StorageConfig) -> DatasetConfig:
     node.check_keys(_DATASET_KEYS)
     if not node.has("source"):
@@ -170,6 +185,8 @@ def parse_dataset(name: str, node: Node, storage: StorageConfig) -> DatasetConfi
                 expected="a contract, or schema: infer",
             )
         )
+    if contract is not None:
+        _check_drift_policy(node, source, contract)
     gold = parse_gold(node.child("gold"), name) if node.has("gold") else None
     if gold is not None and contract is None:
         raise node.child("gold").error(

@@ -614,17 +614,16 @@ def test_a_wrong_drift_policy_is_rejected_with_file_and_key_path(shipped: Path, 
     assert json.loads(out) == [{"file": file, "key_path": key_path, "message": message}]
 
 
-def test_drift_policies_and_type_widening_pass_and_evolve_needs_bronze_to_add_columns(shipped: Path) -> None:
+def test_drift_policies_pass_and_evolve_needs_bronze_to_add_columns(shipped: Path) -> None:
     policies = "on_new_columns: evolve\non_missing_columns: quarantine\non_extra_fields: ignore"
     _add_to_contract(shipped, policies)
-    pipeline = shipped / "conf/pipelines/devices.yml"
-    _edit(pipeline, "schema_evolution: addNewColumns", "schema_evolution: addNewColumnsWithTypeWidening")
     args = ["validate-config", "--config", "conf/pipelines/devices.yml", "--env", "local", "--json"]
     code, out, _ = probe(args, shipped, _env(**SALT))
     assert code == 0
     assert json.loads(out)["warnings"] == []
 
-    _edit(pipeline, "schema_evolution: addNewColumnsWithTypeWidening", "schema_evolution: rescue")
+    pipeline = shipped / "conf/pipelines/devices.yml"
+    _edit(pipeline, "schema_evolution: addNewColumns", "schema_evolution: rescue")
     code, out, _ = probe(args, shipped, _env(**SALT))
     assert code == 2
     assert json.loads(out) == [
@@ -633,7 +632,24 @@ def test_drift_policies_and_type_widening_pass_and_evolve_needs_bronze_to_add_co
             "key_path": f"{U}.contract.on_new_columns",
             "message": "on_new_columns: evolve needs bronze to add new columns, but "
             "source.schema_evolution is rescue (new columns never reach bronze as columns) "
-            "(found 'evolve', expected schema_evolution addNewColumns or "
-            "addNewColumnsWithTypeWidening, or another on_new_columns)",
+            "(found 'evolve', expected schema_evolution addNewColumns, or another on_new_columns)",
+        }
+    ]
+
+
+def test_type_widening_is_refused_with_its_reason(shipped: Path) -> None:
+    pipeline = shipped / "conf/pipelines/devices.yml"
+    _edit(pipeline, "schema_evolution: addNewColumns", "schema_evolution: addNewColumnsWithTypeWidening")
+    args = ["validate-config", "--config", "conf/pipelines/devices.yml", "--env", "local", "--json"]
+    code, out, _ = probe(args, shipped, _env(**SALT))
+    assert code == 2
+    assert json.loads(out) == [
+        {
+            "file": "conf/pipelines/devices.yml",
+            "key_path": f"{U}.source.schema_evolution",
+            "message": "type widening is not supported: Delta's change data feed (how silver reads bronze) "
+            "refuses the versions written before a column was widened; a file with a wider type is set "
+            "aside naming the column and both types (found 'addNewColumnsWithTypeWidening', expected one "
+            "of addNewColumns, rescue, failOnNewColumns, none)",
         }
     ]

@@ -18,7 +18,6 @@ from lakehouse.bronze import autoloader, writer
 from lakehouse.bronze.checkpoint import Batch, Checkpoint, LedgerState
 from lakehouse.bronze.listing import diff_files, list_landing
 from lakehouse.bronze.sniff import Inspection, first_line, inspect_files
-from lakehouse.bronze.verdicts import fits_without_change
 from lakehouse.constants import BRONZE, DRIFT
 from lakehouse.errors import IngestionError, LakehouseError
 from lakehouse.io import delta, files
@@ -188,16 +187,6 @@ def _drift(run: _Run, frame: writer.Frame) -> dict[str, dict[str, list[str]]] | 
     return found if any(found.values()) else None
 
 
-def _widened(table: dict[str, str], look: Inspection) -> bool:
-    """Whether a file of the batch has a wider type than the bronze column (checked as allowed)."""
-    known = {k.lower(): t for k, t in table.items()}
-    return any(
-        known.get(c.lower(), t) != t and not fits_without_change(t, known[c.lower()])
-        for columns in look.types.values()
-        for c, t in columns.items()
-    )
-
-
 def _run_batch(run: _Run, batch: Batch) -> None:
     dataset, log = run.dataset, run.log
     positional = dataset.contract.source_names if dataset.contract is not None else ()
@@ -205,8 +194,6 @@ def _run_batch(run: _Run, batch: Batch) -> None:
     table = writer.table_types(run.spark, dataset.bronze_path) if typed else None
     look = inspect_files(run.spark, batch.files, dataset.source, tuple(positional), table)
     _set_bad(run, batch, look.bad)
-    if dataset.source.widens_types and table is not None and _widened(table, look):
-        delta.enable_type_widening(run.spark, dataset.bronze_path)
     before = delta.table_version(run.spark, dataset.bronze_path)
     paths = [f[0] for f in batch.files if f[0] not in look.empty]
     try:

@@ -122,8 +122,7 @@ def _typed(
             found.bad[path] = f"unreadable: {first_line(exc)}"
             continue
         found.types[path] = {f.name: f.dataType.simpleString() for f in schema.fields}
-    delta4 = int(spark.version.split(".")[0]) >= 4
-    found.bad.update(verdicts.check_types(table, found.types, widen=source.widens_types, delta4=delta4))
+    found.bad.update(verdicts.check_types(table, found.types))
     for path in found.bad:
         found.types.pop(path, None)
     return found

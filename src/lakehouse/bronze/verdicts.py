@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import codecs
 import json
-import re
 
 GZIP_MAGIC = b"\x1f\x8b"
 _GZIP_NAMES = (".gz", ".gzip")
@@ -131,12 +130,6 @@ def _parses(line: str) -> bool:
 
 
 _INTEGRAL = ("tinyint", "smallint", "int", "bigint")
-_DECIMAL = re.compile(r"^decimal\((\d+),(\d+)\)$")
-
-
-def _decimal(type_name: str) -> tuple[int, int] | None:
-    match = _DECIMAL.match(type_name)
-    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 def fits_without_change(file_type: str, table_type: str) -> bool:
@@ -147,24 +140,6 @@ def fits_without_change(file_type: str, table_type: str) -> bool:
     if file_type in _INTEGRAL and table_type in _INTEGRAL:
         return _INTEGRAL.index(file_type) < _INTEGRAL.index(table_type)
     return file_type == "float" and table_type == "double"
-
-
-def delta_widens(old: str, new: str, *, delta4: bool) -> bool:
-    """Whether Delta's type widening changes a column from ``old`` to ``new`` by itself during
-    schema evolution (Delta 3.2/3.3 preview: byte and short to a larger integer up to int;
-    Delta 4: every integer widening, float to double, a decimal with more room for the same
-    digits, date to timestamp_ntz)."""
-    if old in _INTEGRAL and new in _INTEGRAL and _INTEGRAL.index(old) < _INTEGRAL.index(new):
-        return delta4 or new in ("smallint", "int")
-    if not delta4:
-        return False
-    if (old, new) in (("float", "double"), ("date", "timestamp_ntz")):
-        return True
-    before, after = _decimal(old), _decimal(new)
-    if before and after:
-        grow_precision, grow_scale = after[0] - before[0], after[1] - before[1]
-        return grow_precision >= grow_scale >= 0 and (grow_precision, grow_scale) != (0, 0)
-    return False
 
 
 def type_change(column: str, file_type: str, known_type: str, where: str) -> str:
@@ -179,16 +154,12 @@ def _atomic(type_name: str) -> bool:
 def check_types(
     table: dict[str, str] | None,
     files: dict[str, dict[str, str]],
-    *,
-    widen: bool,
-    delta4: bool,
 ) -> dict[str, str]:
     """Files (in batch order) whose column types do not fit, with the reason for each.
 
     A column's type is the bronze table's, or for a column the table lacks, the first file
-    of the batch that has it. A file fits when each of its columns has that type, one Delta
-    takes as it is, or (``widen``) one Delta's type widening changes it to; the widened type
-    is then the one later files are compared with. Nested types are left to Delta.
+    of the batch that has it. A file fits when each of its columns has that type or one Delta
+    takes as it is (a smaller integer into a larger one). Nested types are left to Delta.
     """
     known = {k.lower(): (t, "the bronze table") for k, t in (table or {}).items()}
     bad: dict[str, str] = {}
@@ -202,9 +173,6 @@ def check_types(
                 continue
             known_type, where = entry
             if not (_atomic(file_type) and _atomic(known_type)) or fits_without_change(file_type, known_type):
-                continue
-            if widen and delta_widens(known_type, file_type, delta4=delta4):
-                seen[column.lower()] = (file_type, where)
                 continue
             bad[path] = type_change(column, file_type, known_type, where)
             break

@@ -213,14 +213,6 @@ def add_missing_columns(spark: SparkSession, table: str, df: DataFrame) -> list[
     return [f.name for f in new]
 
 
-def enable_type_widening(spark: SparkSession, table: str) -> None:
-    """Let schema evolution widen column types (Delta's ``typeWidening`` table feature)."""
-    properties = spark.sql(f"SHOW TBLPROPERTIES {ident(table)}").collect()
-    if any(r[0] == "delta.enableTypeWidening" and str(r[1]).lower() == "true" for r in properties):
-        return
-    spark.sql(f"ALTER TABLE {ident(table)} SET TBLPROPERTIES ('delta.enableTypeWidening' = 'true')")
-
-
 def append(
     spark: SparkSession,
     df: DataFrame,

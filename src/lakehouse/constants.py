@@ -17,6 +17,10 @@ FILE_MODIFIED_AT = "_file_modified_at"
 INGESTED_AT = "_ingested_at"
 RUN_ID = "_run_id"
 RESCUED_DATA = "_rescued_data"
+EXTRA_FIELDS = "_extra_fields"
+"""Key of ``_rescued_data``: how many fields a csv row had beyond its header (or contract)."""
+DRIFT = "drift"
+"""Key of a bronze commit's ``userMetadata``: the batch's unknown and missing columns by file."""
 METADATA_COLUMNS = (SOURCE_FILE, FILE_MODIFIED_AT, INGESTED_AT, RUN_ID, RESCUED_DATA)
 """The columns bronze adds to every row (everything else is data as landed)."""
 SCD2_COLUMNS = ("valid_from", "valid_to", "is_current")

@@ -1,4 +1,5 @@
-"""The run ledger: one Delta row per run x dataset x layer with status, counts and versions.
+"""The run ledger: one Delta row per run x dataset x layer with status, counts and versions,
+and the schema drift (unknown and missing columns) the layer found in the files of the run.
 
 A path (``<root>/_lakehouse_runs``) or a Unity Catalog name (``<catalog>.<ops schema>.lakehouse_runs``).
 
@@ -10,7 +11,7 @@ The column was added after the first release: appends merge it into an older led
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.io import delta
 
@@ -24,8 +25,14 @@ LEDGER_SCHEMA = (
     "run_id string, pipeline string, env string, dataset string, layer string, status string, "
     "rows_read long, rows_written long, rows_quarantined long, rows_dropped long, "
     "table_version long, files long, error string, started_at timestamp, finished_at timestamp, "
-    "counts map<string,bigint>"
+    "counts map<string,bigint>, unknown_columns array<string>, missing_columns array<string>"
 )
+
+
+def _drift(details: dict[str, Any], kind: str) -> list[str] | None:
+    """The batch-level drift a layer reported (bronze and silver), else None."""
+    found = (details.get("drift") or {}).get(kind)
+    return sorted(found) if found else None
 
 
 def record_run(spark: SparkSession, config: PipelineConfig, ctx: RunContext, summary: RunSummary) -> None:
@@ -50,11 +57,14 @@ def record_run(spark: SparkSession, config: PipelineConfig, ctx: RunContext, sum
             started,
             finished,
             r.details.get("cdc"),
+            _drift(r.details, "unknown_columns"),
+            _drift(r.details, "missing_columns"),
         )
         for r in summary.results
     ]
     if not rows:
         return
+    # Schema merge: a ledger written before the counts or drift columns existed gains them.
     delta.append(spark, spark.createDataFrame(rows, LEDGER_SCHEMA), config.storage.runs, merge_schema=True)
 
 

@@ -9,6 +9,7 @@ in the ledger. A plan left without a commit by a killed run is replayed first, u
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -16,12 +17,16 @@ from typing import TYPE_CHECKING, Any
 from lakehouse.bronze import autoloader, writer
 from lakehouse.bronze.checkpoint import Batch, Checkpoint, LedgerState
 from lakehouse.bronze.listing import diff_files, list_landing
-from lakehouse.bronze.readers import first_line, inspect_files
-from lakehouse.constants import BRONZE
+from lakehouse.bronze.sniff import Inspection, first_line, inspect_files
+from lakehouse.constants import BRONZE, DRIFT
 from lakehouse.errors import IngestionError, LakehouseError
 from lakehouse.io import delta, files
 from lakehouse.log import get_logger
 from lakehouse.results import LayerResult, RunContext
+from lakehouse.transforms.conform import file_drift
+
+# The key of bronze's own mark in its commits' JSON ``userMetadata`` (next to the drift record).
+MARK = "lakehouse_bronze"
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -93,6 +98,7 @@ def ingest(
         "rescued_columns": [],
         "replayed_batch": None,
         "skipped_files": {},
+        "drift": {"unknown_columns": [], "missing_columns": []},
     }
     try:
         for batch in _plan_batches(run):
@@ -181,13 +187,16 @@ def _set_bad(run: _Run, batch: Batch, bad: dict[str, str]) -> None:
     batch.files = [f for f in batch.files if f[0] not in batch.bad]
 
 
-def _write(run: _Run, batch: Batch, paths: list[str], headers: dict[str, tuple[str, ...]]) -> writer.Frame:
+def _write(run: _Run, batch: Batch, paths: list[str], look: Inspection) -> writer.Frame:
     # Built before the plan is written: schema drift in fail mode leaves no plan behind.
-    frame = writer.build_frame(run.spark, run.dataset, paths, headers, run.ctx.run_id, run.salt)
+    frame = writer.build_frame(
+        run.spark, run.dataset, paths, look.headers, run.ctx.run_id, salt=run.salt, types=look.types
+    )
     run.ckpt.plan(batch)
     if frame.df is not None:
-        merge = run.dataset.source.schema_evolution == "addNewColumns" or run.dataset.source.schema == "infer"
+        merge = run.dataset.source.adds_columns or run.dataset.source.schema == "infer"
         txn = (run.app_id, batch.batch_id)
+        drift = _drift(run, frame)
         delta.append(
             run.spark,
             frame.df,
@@ -195,25 +204,41 @@ def _write(run: _Run, batch: Batch, paths: list[str], headers: dict[str, tuple[s
             txn=txn,
             merge_schema=merge,
             change_feed=True,
-            user_metadata=_marker(run, batch),
+            user_metadata=json.dumps({MARK: _marker(run, batch), **({DRIFT: drift} if drift else {})}),
         )
     return frame
 
 
-def _marker(run: _Run, batch: Batch) -> str:
-    """The ``userMetadata`` of this run's write of ``batch``: how its commit is told from others'."""
-    return f"lakehouse-bronze {run.ctx.run_id} batch {batch.batch_id}"
+def _marker(run: _Run, batch: Batch) -> dict[str, Any]:
+    """This run's mark on its write of ``batch`` (under :data:`MARK` in the commit's JSON
+    ``userMetadata``): how its commit is told from others'."""
+    return {"run": run.ctx.run_id, "batch": batch.batch_id}
+
+
+def _drift(run: _Run, frame: writer.Frame) -> dict[str, dict[str, list[str]]] | None:
+    """The batch's drift against the contract, per column the files; recorded in the commit."""
+    if run.dataset.contract is None:
+        return None
+    found = file_drift(frame.columns, run.dataset.contract)
+    details = run.result.details["drift"]
+    for key, columns in found.items():
+        details[key].extend(c for c in columns if c not in details[key])
+    if any(found.values()):
+        run.log.warning("schema drift in the batch's files", **{k: sorted(v) for k, v in found.items()})
+    return found if any(found.values()) else None
 
 
 def _run_batch(run: _Run, batch: Batch) -> None:
     dataset, log = run.dataset, run.log
     positional = dataset.contract.source_names if dataset.contract is not None else ()
-    look = inspect_files(run.spark, batch.files, dataset.source, tuple(positional))
+    typed = dataset.source.format in ("orc", "parquet")
+    table = writer.table_types(run.spark, dataset.bronze_path) if typed else None
+    look = inspect_files(run.spark, batch.files, dataset.source, tuple(positional), table)
     _set_bad(run, batch, look.bad)
     before = delta.table_version(run.spark, dataset.bronze_path)
     paths = [f[0] for f in batch.files if f[0] not in look.empty]
     try:
-        frame = _write(run, batch, paths, look.headers)
+        frame = _write(run, batch, paths, look)
     except LakehouseError:
         raise
     except Exception as exc:  # find out whether unreadable files caused it
@@ -226,13 +251,13 @@ def _run_batch(run: _Run, batch: Batch) -> None:
             ) from exc
         _set_bad(run, batch, found)
         paths = [p for p in paths if p not in found]
-        frame = _write(run, batch, paths, look.headers)
+        frame = _write(run, batch, paths, look)
     # Only this run's own commit counts: Delta skips a write whose txnVersion it already has
     # (a replay, or a concurrent run that wrote the batch first), and the commits since
     # ``before`` may be another run's.
     commits = delta.history(run.spark, dataset.bronze_path, since=-1 if before is None else before)
     after = commits[0].version if commits else before
-    mine = [c for c in commits if c.user_metadata == _marker(run, batch)]
+    mine = [c for c in commits if delta.parse_metadata(c, MARK) == _marker(run, batch)]
     rows = delta.metrics_of(mine, "numOutputRows")
     if frame.df is not None and not mine:
         log.info("batch already in Delta from an interrupted run; not written again", batch_id=batch.batch_id)

@@ -59,7 +59,7 @@ def ingest_with_autoloader(
     writer = (
         stream.writeStream.format("delta")
         .option("checkpointLocation", f"{location}/stream")
-        .option("mergeSchema", str(source.schema_evolution == "addNewColumns").lower())
+        .option("mergeSchema", str(source.adds_columns).lower())
         .trigger(availableNow=True)
     )
     query = writer.toTable(table) if delta.is_name(table) else writer.start(table)

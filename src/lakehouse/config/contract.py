@@ -40,6 +40,10 @@ _COMPLEX = re.compile(r"^(array|map|struct)<.+>$")
 PII_MODES = ("hash", "mask", "drop")
 DEFAULT_TRUE = ("true", "t", "yes", "y", "1")
 DEFAULT_FALSE = ("false", "f", "no", "n", "0")
+# What silver does with drift and with csv rows that have more fields than the header.
+EXTRA_FIELDS_POLICIES = ("quarantine", "ignore")
+NEW_COLUMNS_POLICIES = ("warn", "quarantine", "fail", "evolve")
+MISSING_COLUMNS_POLICIES = ("warn", "quarantine", "fail")
 
 
 def normalize_type(node: Node, raw: str) -> str:
@@ -157,6 +161,9 @@ class Contract:
     pii_salt: SecretRef | None = None
     version: str | None = None
     pii_at: str = "silver"  # where PII columns are protected: "silver" or already in "bronze"
+    on_extra_fields: str = "quarantine"
+    on_new_columns: str = "warn"
+    on_missing_columns: str = "warn"
 
     def column(self, name: str) -> ColumnSpec:
         for col in self.columns:
@@ -186,6 +193,9 @@ _CONTRACT_KEYS = frozenset(
         "pii",
         "version",
         "description",
+        "on_extra_fields",
+        "on_new_columns",
+        "on_missing_columns",
     }
 )
 
@@ -267,6 +277,9 @@ def parse_contract(node: Node) -> Contract:
         pii_salt=parse_secret(node.child("pii_salt")),
         version=node.get_str("version", None),
         pii_at=_pii_at(node.child("pii")),
+        on_extra_fields=node.get_str("on_extra_fields", "quarantine", choices=EXTRA_FIELDS_POLICIES),
+        on_new_columns=node.get_str("on_new_columns", "warn", choices=NEW_COLUMNS_POLICIES),
+        on_missing_columns=node.get_str("on_missing_columns", "warn", choices=MISSING_COLUMNS_POLICIES),
     )
     if contract.pii_at == "bronze":
         _check_pii_at_bronze(node, columns)

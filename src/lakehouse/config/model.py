@@ -31,6 +31,10 @@ from lakehouse.errors import ConfigError
 
 FORMATS = ("csv", "json", "orc", "parquet")
 EVOLUTION_MODES = ("addNewColumns", "rescue", "failOnNewColumns", "none")
+# Modes that add a new column to the bronze table.
+ADDS_COLUMNS = ("addNewColumns",)
+# Refused with its reason: silver's change-feed read cannot cross a widened column (see docs/bronze.md).
+TYPE_WIDENING = "addNewColumnsWithTypeWidening"
 ENGINES = ("auto", "files", "autoloader")
 
 
@@ -48,6 +52,11 @@ class SourceConfig:
     on_bad_file: str = "rescue"
     on_file_change: str = "reingest"
     engine: str = "auto"
+
+    @property
+    def adds_columns(self) -> bool:
+        """Whether new columns are added to the bronze table (``schema_evolution``)."""
+        return self.schema_evolution in ADDS_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,18 @@ _SOURCE_KEYS = frozenset(
 )
 
 
+def _evolution_mode(source: Node) -> str:
+    node = source.child("schema_evolution")
+    if node.value == TYPE_WIDENING:
+        raise node.error(
+            "type widening is not supported: Delta's change data feed (how silver reads bronze) "
+            "refuses the versions written before a column was widened; a file with a wider type "
+            "is set aside naming the column and both types",
+            expected=f"one of {', '.join(EVOLUTION_MODES)}",
+        )
+    return str(source.get_str("schema_evolution", "addNewColumns", choices=EVOLUTION_MODES))
+
+
 def parse_source(node: Node, landing: str, dataset: str) -> SourceConfig:
     node.check_keys(_SOURCE_KEYS)
     path = check_relative(node.child("path"), node.get_str("path", dataset), reads_only=True)
@@ -123,7 +144,7 @@ def parse_source(node: Node, landing: str, dataset: str) -> SourceConfig:
         path=join_path(landing, path),
         options=node.get_scalar_map("options", {}),
         schema=node.get_str("schema", "contract", choices=("contract", "infer")),
-        schema_evolution=node.get_str("schema_evolution", "addNewColumns", choices=EVOLUTION_MODES),
+        schema_evolution=_evolution_mode(node),
         max_files_per_batch=node.get_int("max_files_per_batch", 1000, minimum=1),
         pattern=node.get_str("pattern", None),
         on_bad_file=node.get_str("on_bad_file", "rescue", choices=("rescue", "fail")),
@@ -133,6 +154,21 @@ def parse_source(node: Node, landing: str, dataset: str) -> SourceConfig:
 
 
 _DATASET_KEYS = frozenset({"source", "contract", "gold", "description", "paths"})
+
+
+def _check_drift_policy(node: Node, source: SourceConfig, contract: Contract) -> None:
+    """``on_new_columns: evolve`` carries bronze's new columns on: bronze must add them."""
+    if contract.on_new_columns == "evolve" and not source.adds_columns:
+        raise (
+            node.child("contract")
+            .child("on_new_columns")
+            .error(
+                f"on_new_columns: evolve needs bronze to add new columns, but source.schema_evolution "
+                f"is {source.schema_evolution} (new columns never reach bronze as columns)",
+                found="evolve",
+                expected=f"schema_evolution {' or '.join(ADDS_COLUMNS)}, or another on_new_columns",
+            )
+        )
 
 
 def parse_dataset(name: str, node: Node, storage: StorageConfig) -> DatasetConfig:
@@ -151,6 +187,8 @@ def parse_dataset(name: str, node: Node, storage: StorageConfig) -> DatasetConfi
                 expected="a contract, or schema: infer",
             )
         )
+    if contract is not None:
+        _check_drift_policy(node, source, contract)
     gold = parse_gold(node.child("gold"), name) if node.has("gold") else None
     if gold is not None and contract is None:
         raise node.child("gold").error(

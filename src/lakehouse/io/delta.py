@@ -205,6 +205,18 @@ def enable_change_feed(spark: SparkSession, table: str) -> None:
     spark.sql(f"ALTER TABLE {ident(table)} SET TBLPROPERTIES ({CDF_PROPERTY} = true)")
 
 
+def add_missing_columns(spark: SparkSession, table: str, df: DataFrame) -> list[str]:
+    """Add to an existing table, as nullable columns, the columns of ``df`` it lacks."""
+    if not table_exists(spark, table):
+        return []
+    present = {c.lower() for c in read_table(spark, table).columns}
+    new = [f for f in df.schema.fields if f.name.lower() not in present]
+    if new:
+        listed = ", ".join(f"{quote(f.name)} {f.dataType.simpleString()}" for f in new)
+        spark.sql(f"ALTER TABLE {ident(table)} ADD COLUMNS ({listed})")
+    return [f.name for f in new]
+
+
 def append(
     spark: SparkSession,
     df: DataFrame,

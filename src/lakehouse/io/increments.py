@@ -156,6 +156,14 @@ def read_range(spark: SparkSession, upstream: str, increment: Increment) -> tupl
     return delta.read_inserts(spark, upstream, increment.start, increment.end), rows
 
 
+def range_metadata(
+    spark: SparkSession, upstream: str, increment: Increment, key: str
+) -> list[dict[str, Any]]:
+    """The ``key`` objects of the range's commits' ``userMetadata`` (commits without one left out)."""
+    found = [delta.parse_metadata(c, key) for c in input_commits(spark, upstream, increment)]
+    return [f for f in found if f is not None]
+
+
 def ensure_change_feed(spark: SparkSession, upstream: str) -> None:
     """Turn on the input's change data feed if a table made elsewhere lacks it.
 

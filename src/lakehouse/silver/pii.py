@@ -13,7 +13,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F  # noqa: N812
 
 from lakehouse.config.names import quote
-from lakehouse.constants import RESCUED_DATA
+from lakehouse.constants import EXTRA_FIELDS, RESCUED_DATA
 from lakehouse.transforms.conform import RAW, clean_string
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def protect_map(values: Column, contract: Contract, salt: str | None) -> Column:
 
 
 REDACTED = "***redacted: may hold PII***"
-_RESCUE_KEEP = ("_file", "_error")
+_RESCUE_KEEP = ("_file", "_error", EXTRA_FIELDS)
 
 
 def protect_rescued(values: Column, contract: Contract, salt: str | None) -> Column:

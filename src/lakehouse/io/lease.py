@@ -114,13 +114,17 @@ def current(spark: SparkSession, path: str, pipeline: str) -> LeaseRow | None:
     """The pipeline's lease of the highest epoch, or None when it never took one."""
     from pyspark.sql import functions as F  # noqa: N812
 
-    try:  # not delta.table_exists: it answers from a cached log, stale after a lost race
+    # Not delta.table_exists: it answers from a cached log, stale after a lost race. The read
+    # and the collect share the guard: a Spark Connect session reports a missing table only
+    # when the plan is analysed, at collect.
+    try:
         table = delta.read_table(spark, path)
+        mine = table.where(F.col("pipeline") == F.lit(pipeline))
+        rows = mine.orderBy(F.col("epoch").desc()).limit(1).collect()
     except Exception as exc:
         if any(marker in str(exc) for marker in _ABSENT):
             return None
         raise
-    rows = table.where(F.col("pipeline") == F.lit(pipeline)).orderBy(F.col("epoch").desc()).limit(1).collect()
     return LeaseRow(**rows[0].asDict()) if rows else None
 
 

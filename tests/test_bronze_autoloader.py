@@ -40,6 +40,7 @@ def test_csv_source_maps_to_cloud_files_options() -> None:
         "cloudFiles.maxFilesPerTrigger": "250",
         "cloudFiles.includeExistingFiles": "true",
         "cloudFiles.inferColumnTypes": "false",
+        "cloudFiles.allowOverwrites": "true",
         "rescuedDataColumn": "_rescued_data",
         "header": "true",
         "pathGlobFilter": "*.csv.gz",
@@ -53,3 +54,8 @@ def test_every_schema_evolution_mode_has_its_auto_loader_name(mode: str) -> None
     found = options(parquet, "/s")
     assert found["cloudFiles.schemaEvolutionMode"] == mode
     assert "cloudFiles.inferColumnTypes" not in found and "header" not in found
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("reingest", "true"), ("ignore", None), ("fail", None)])
+def test_on_file_change_maps_to_allow_overwrites(mode: str, expected: str | None) -> None:
+    assert options(replace(CSV, on_file_change=mode), "/s").get("cloudFiles.allowOverwrites") == expected

@@ -21,7 +21,9 @@ def test_corrupt_gzip_is_set_aside_and_the_others_load(bronze_kit, spark, tmp_pa
     assert result.rows_written == 1 and result.files == 1
     assert list(result.details["bad_files"]) == [bad]
     record = json.loads((tmp_path / "lake/_checkpoints/bronze/ds/bad_files.json").read_text())
-    assert bad in record and record[bad]["reason"].startswith("unreadable")
+    assert bad in record and record[bad]["reason"].startswith(
+        "not a valid gzip file although the name ends in .gz ("
+    )
     again = bronze_kit.ingest(config)  # not marked as ingested: reported again on the next run
     assert list(again.details["bad_files"]) == [bad] and again.rows_written == 0
 
@@ -69,7 +71,12 @@ def test_rows_with_too_many_and_too_few_fields_are_kept_and_flagged(
     )
     found = sorted(bronze_kit.rescued(config), key=lambda r: r["_raw"])
     assert found == [
-        {"_file": path, "_error": "row has 4 fields, header has 3", "_raw": "2,y,z,extra"},
+        {
+            "_file": path,
+            "_error": "row has 4 fields, header has 3",
+            "_raw": "2,y,z,extra",
+            "_extra_fields": 1,
+        },
         {"_file": path, "_error": "row has 1 fields, header has 3", "_raw": "3"},
     ]
 
@@ -150,3 +157,17 @@ def test_replaced_file_fails_when_on_file_change_is_fail(bronze_kit, spark, tmp_
     with pytest.raises(IngestionError, match="replaced after it was ingested") as caught:
         bronze_kit.ingest(config)
     assert path in str(caught.value)
+
+
+def test_changed_file_is_not_loaded_again_when_on_file_change_is_ignore(
+    bronze_kit, spark, tmp_path: Path
+) -> None:
+    config = bronze_kit.config(on_file_change="ignore")
+    path = bronze_kit.land(config, "f.csv", "a,b\n1,x\n")
+    bronze_kit.ingest(config)
+    _replace(config, "f.csv", "a,b\n1,x\n2,y\n")
+    with capture_logs() as logs:
+        result = bronze_kit.ingest(config)
+    assert result.details["ignored_changed_files"] == [path] and result.details["changed_files"] == []
+    assert result.rows_written == 0 and not [e for e in logs if e["log_level"] == "warning"]
+    assert sorted(r.a for r in bronze_kit.table(config).collect()) == ["1"]

@@ -84,3 +84,24 @@ def test_batch_in_delta_but_not_in_ledger_is_replayed_without_duplicates(
     assert (result.details["replayed_batch"], result.rows_written) == (1, 0)
     assert bronze_kit.version(config) == before
     _assert_exact(bronze_kit, config, expected=6)
+
+
+def test_a_batch_another_run_committed_first_is_not_counted_again(
+    bronze_kit, spark, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probe's race: run B reads the table version, run A commits the same batch, B's write
+    is skipped by Delta. B must count 0 rows, though a new commit appeared since its read."""
+    from lakehouse.bronze import runner
+
+    config = bronze_kit.config(max_files_per_batch=1)
+    _land_files(bronze_kit, config, files=2, rows=3)
+    first = bronze_kit.ingest(config, run_id="run-a")
+    assert first.rows_written == 6
+    (tmp_path / "lake/_checkpoints/bronze/ds/commits/000000000001.json").unlink()
+    real = runner.delta.table_version
+    # B read the version before A's commit of batch 1 (A's commit is the latest one now).
+    monkeypatch.setattr(runner.delta, "table_version", lambda s, t: real(s, t) - 1)
+    result = bronze_kit.ingest(config, run_id="run-b")
+    monkeypatch.undo()
+    assert (result.details["replayed_batch"], result.rows_written) == (1, 0)
+    _assert_exact(bronze_kit, config, expected=6)

@@ -242,8 +242,9 @@ def test_sample_files_limits_the_profile_to_the_newest_files(
     assert main(args) == 0
     text = capsys.readouterr().out
     # Two aggregate queries for 17 columns (each may run as two jobs: shuffle stage, result),
-    # plus one job while reading the sampled csv files.
-    assert len(set(tracker.getJobIdsForGroup()) - before) <= 5
+    # plus one job while reading the sampled csv files and one for Spark's parse of the
+    # sampled file's header (bronze's header is Spark's first record, per new file).
+    assert len(set(tracker.getJobIdsForGroup()) - before) <= 6
     assert "# Drawn from the newest 1 of 3 files" in text and f"# {ROWS // 3} rows" in text
     out = tmp_path / "draft.yml"
     out.write_text("mine\n")

@@ -47,17 +47,17 @@ def make_config(root, *, max_rate=None, rescued="quarantine", extra_columns=()):
     return build_pipeline(tree, Origins("test.yml"), None, "test.yml")
 
 
-def land(spark, config, rows, schema=BRONZE, source_file="f1.csv"):
-    """Append rows to the bronze table as the bronze layer would (metadata added if absent)."""
+def land(spark, config, rows, schema=BRONZE, source_file="f1.csv", drift=None):
+    """Append rows to the bronze table as the bronze layer would (metadata added if absent;
+    ``drift``: the batch's unknown and missing columns by file, recorded in the commit)."""
     width = schema.count(",") + 1
     full = [r if len(r) == width else (*r, source_file, T0, T0, "bronze-run", None) for r in rows]
-    (
-        spark.createDataFrame(full, schema)
-        .write.format("delta")
-        .mode("append")
-        .option("mergeSchema", "true")
-        .save(config.dataset("usage").bronze_path)
+    writer = (
+        spark.createDataFrame(full, schema).write.format("delta").mode("append").option("mergeSchema", "true")
     )
+    if drift is not None:
+        writer = writer.option("userMetadata", json.dumps({"drift": drift}))
+    writer.save(config.dataset("usage").bronze_path)
 
 
 def _table_rows(spark, ds):
@@ -206,12 +206,13 @@ def test_threshold_writes_quarantine_not_silver_and_retry_does_not_duplicate(spa
 def test_bronze_schema_drift_is_reported_and_survived(spark, tmp_path):
     extra = [{"name": "battery", "type": "int"}]
     config = make_config(tmp_path, extra_columns=extra)
-    land(spark, config, GOOD[:1])
+    land(spark, config, GOOD[:1], drift={"missing_columns": {"battery": ["f1.csv"]}})
     first = run(spark, config)
     assert first.details["drift"] == {"unknown_columns": [], "missing_columns": ["battery"]}
     wider = BRONZE.replace("network string,", "network string, firmware string,")
     row = ("dev-00007", "2026-11-03 10:00:00", "1", "wifi", "1.2.3", "f3.csv", T0, T0, "b", None)
-    land(spark, config, [row], schema=wider)
+    drift = {"unknown_columns": {"firmware": ["f3.csv"]}, "missing_columns": {"battery": ["f3.csv"]}}
+    land(spark, config, [row], schema=wider, drift=drift)
     second = run(spark, config, "silver-2")
     assert (second.rows_read, second.rows_written) == (1, 1)
     assert second.details["drift"] == {"unknown_columns": ["firmware"], "missing_columns": ["battery"]}

@@ -571,3 +571,85 @@ def test_doctor_reports_a_broken_rule(
         "which the rows of dataset 'orders' do not have; did you mean 'currency'?"
     )
     assert checks["config"]["fix"] == "lakehouse validate-config --config conf/pipelines/shop.yml lists them"
+
+
+# -- drift policies (issue 11 parts 1-4) -------------------------------------------------------
+U = "datasets.usage"
+RESCUED = "rescued_data: quarantine"
+
+
+def _add_to_contract(shipped: Path, lines: str) -> None:
+    _edit(shipped / "conf/contracts/usage.yml", RESCUED, f"{RESCUED}\n{lines}")
+
+
+POLICY_CASES = {
+    "unknown on_new_columns": (
+        "on_new_columns: add",
+        "conf/contracts/usage.yml",
+        f"{U}.contract.on_new_columns",
+        "unsupported value (found 'add', expected one of warn, quarantine, fail, evolve)",
+    ),
+    "unknown on_missing_columns": (
+        "on_missing_columns: evolve",
+        "conf/contracts/usage.yml",
+        f"{U}.contract.on_missing_columns",
+        "unsupported value (found 'evolve', expected one of warn, quarantine, fail)",
+    ),
+    "unknown on_extra_fields": (
+        "on_extra_fields: drop",
+        "conf/contracts/usage.yml",
+        f"{U}.contract.on_extra_fields",
+        "unsupported value (found 'drop', expected one of quarantine, ignore)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(POLICY_CASES))
+def test_a_wrong_drift_policy_is_rejected_with_file_and_key_path(shipped: Path, case: str) -> None:
+    line, file, key_path, message = POLICY_CASES[case]
+    _add_to_contract(shipped, line)
+    args = ["validate-config", "--config", "conf/pipelines/devices.yml", "--env", "local", "--json"]
+    code, out, _ = probe(args, shipped, _env(**SALT))
+    assert code == 2
+    assert json.loads(out) == [{"file": file, "key_path": key_path, "message": message}]
+
+
+def test_drift_policies_pass_and_evolve_needs_bronze_to_add_columns(shipped: Path) -> None:
+    policies = "on_new_columns: evolve\non_missing_columns: quarantine\non_extra_fields: ignore"
+    _add_to_contract(shipped, policies)
+    args = ["validate-config", "--config", "conf/pipelines/devices.yml", "--env", "local", "--json"]
+    code, out, _ = probe(args, shipped, _env(**SALT))
+    assert code == 0
+    assert json.loads(out)["warnings"] == []
+
+    pipeline = shipped / "conf/pipelines/devices.yml"
+    _edit(pipeline, "schema_evolution: addNewColumns", "schema_evolution: rescue")
+    code, out, _ = probe(args, shipped, _env(**SALT))
+    assert code == 2
+    assert json.loads(out) == [
+        {
+            "file": "conf/contracts/usage.yml",
+            "key_path": f"{U}.contract.on_new_columns",
+            "message": "on_new_columns: evolve needs bronze to add new columns, but "
+            "source.schema_evolution is rescue (new columns never reach bronze as columns) "
+            "(found 'evolve', expected schema_evolution addNewColumns, or another on_new_columns)",
+        }
+    ]
+
+
+def test_type_widening_is_refused_with_its_reason(shipped: Path) -> None:
+    pipeline = shipped / "conf/pipelines/devices.yml"
+    _edit(pipeline, "schema_evolution: addNewColumns", "schema_evolution: addNewColumnsWithTypeWidening")
+    args = ["validate-config", "--config", "conf/pipelines/devices.yml", "--env", "local", "--json"]
+    code, out, _ = probe(args, shipped, _env(**SALT))
+    assert code == 2
+    assert json.loads(out) == [
+        {
+            "file": "conf/pipelines/devices.yml",
+            "key_path": f"{U}.source.schema_evolution",
+            "message": "type widening is not supported: Delta's change data feed (how silver reads bronze) "
+            "refuses the versions written before a column was widened; a file with a wider type is set "
+            "aside naming the column and both types (found 'addNewColumnsWithTypeWidening', expected one "
+            "of addNewColumns, rescue, failOnNewColumns, none)",
+        }
+    ]

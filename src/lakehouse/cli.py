@@ -1,8 +1,8 @@
 """The ``lakehouse`` command (also ``python -m lakehouse``, usable as a spark-submit main).
 
 Exit codes: 0 success; 1 the run failed (a dataset or layer failed, an expectation tripped,
-or with ``--strict`` a warning); 2 wrong usage or configuration. On failure a one-line cause
-is printed to stderr first.
+or with ``--strict`` a warning); 2 wrong usage or configuration, or the pipeline is already
+running (see ``run_lock``). On failure a one-line cause is printed to stderr first.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from lakehouse.cli_ops import add_parsers as add_operator_parsers
 from lakehouse.cli_ops import cmd_history, cmd_rerun, cmd_status, report
 from lakehouse.constants import LAYERS
-from lakehouse.errors import ConfigError, LakehouseError
+from lakehouse.errors import ConfigError, LakehouseError, PipelineBusyError
 
 DEFAULT_CONFIG = "conf/pipelines/devices.yml"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 1 on warnings too (bad files set aside, failed warn rules)",
     )
+    run.add_argument(
+        "--wait",
+        type=float,
+        metavar="SECONDS",
+        help="when the pipeline is already running, wait this long for it (default: run_lock.wait)",
+    )
 
     check = sub.add_parser("validate-config", help="parse and check a pipeline config, no Spark")
     add_config(check)
@@ -77,6 +83,22 @@ def _parser() -> argparse.ArgumentParser:
     init = sub.add_parser("init", help="create a new project that runs right away")
     init.add_argument("dir", nargs="?", default=".", help="folder to create it in (default: here)")
     init.add_argument("--name", help="pipeline name (default: the folder's name)")
+    erase = sub.add_parser("forget", help="erase a person's rows from every layer (GDPR), then vacuum")
+    add_config(erase)
+    erase.add_argument("--dataset", required=True)
+    what = erase.add_mutually_exclusive_group(required=True)
+    what.add_argument("--where", help="<column> = '<value>'")
+    what.add_argument("--keys-file", help="a file of values, one per line, of the column given by --column")
+    erase.add_argument("--column", help="the column the --keys-file values are of")
+    erase.add_argument(
+        "--retain-hours",
+        type=float,
+        default=168.0,
+        help="VACUUM retention (default 168; below it needs "
+        "spark.databricks.delta.retentionDurationCheck.enabled=false)",
+    )
+    erase.add_argument("--by", help="who asks for the erasure (default: the OS user)")
+    erase.add_argument("--json", action="store_true")
 
     notebook = sub.add_parser("notebook", help="Databricks-source notebooks, run locally")
     nb_sub = notebook.add_subparsers(dest="notebook_command", required=True)
@@ -116,7 +138,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     spark = get_spark(config.spark)
     summary = run_pipeline(
-        spark, config, datasets=args.dataset, layers=_layers(args.layer), run_id=args.run_id
+        spark, config, datasets=args.dataset, layers=_layers(args.layer), run_id=args.run_id, wait=args.wait
     ).to_dict()
     return report(summary, args.json, args.strict)
 
@@ -227,6 +249,38 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def _cmd_forget(args: argparse.Namespace) -> int:
+    from lakehouse.config import load_config
+    from lakehouse.forget import forget, parse_where
+    from lakehouse.log import configure_logging
+    from lakehouse.spark import get_spark
+
+    configure_logging()
+    config = load_config(args.config, args.env)
+    config.dataset(args.dataset)
+    if args.where is not None:
+        column, value = parse_where(args.where)
+        values = [value]
+    else:
+        if not args.column:
+            raise ConfigError("--keys-file needs --column (the column its values are of)")
+        column = args.column
+        with open(args.keys_file, encoding="utf-8") as handle:
+            values = [line.strip() for line in handle if line.strip()]
+    spark = get_spark(config.spark)
+    erasure = forget(
+        spark, config, args.dataset, column, values, retain_hours=args.retain_hours, erased_by=args.by
+    ).to_dict()
+    print(f"erasure {erasure['erasure_id']}: {erasure['rows_total']} rows deleted")
+    for table, rows in erasure["rows"].items():
+        print(f"  {rows:>9}  {table}")
+    for table in erasure["untraceable"]:
+        print(f"  {'-':>9}  {table} (no column {erasure['column']}; not erased)")
+    if args.json:
+        print(json.dumps(erasure))
+    return EXIT_OK
+
+
 def _cmd_notebook(args: argparse.Namespace) -> int:
     from lakehouse.log import configure_logging
     from lakehouse.notebooks import run_notebook
@@ -254,6 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "init": _cmd_init,
         "infer-contract": _cmd_infer,
         "doctor": _cmd_doctor,
+        "forget": _cmd_forget,
         "notebook": _cmd_notebook,
         "status": cmd_status,
         "history": cmd_history,
@@ -263,6 +318,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handlers[args.command](args)
     except ConfigError as exc:
         print(f"lakehouse: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except PipelineBusyError as exc:
+        print(f"lakehouse: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except LakehouseError as exc:
         print(f"lakehouse: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -29,6 +29,9 @@ def add_parsers(sub: Any, add_config: AddConfig) -> None:
     )
     rerun.add_argument("--json", action="store_true", help="end the output with one JSON summary")
     rerun.add_argument("--strict", action="store_true", help="exit 1 on warnings too, as for run")
+    rerun.add_argument(
+        "--wait", type=float, metavar="SECONDS", help="wait this long for a run in progress, as for run"
+    )
 
 
 def _session(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -134,7 +137,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
         f"{d}: gold" for d in plan.derived
     ]
     print(f"rerunning what failed in run {plan.run_id}: " + "; ".join(what))
-    summary = run_pipeline(spark, config, only=plan.layers, derived=plan.derived)
+    summary = run_pipeline(spark, config, only=plan.layers, derived=plan.derived, wait=args.wait)
     return report(summary.to_dict(), args.json, args.strict)
 
 

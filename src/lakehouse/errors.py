@@ -146,3 +146,16 @@ class QualityError(LakehouseError):
 
 class PublishError(LakehouseError):
     """Gold publishing failed (e.g. duplicate keys in a merge source)."""
+
+
+class PipelineBusyError(LakehouseError):
+    """Another run of the same pipeline (same storage root) holds the run lock.
+
+    ``holder`` describes it (run id, start time, host); the ``lakehouse`` command exits 2.
+    """
+
+    def __init__(self, *, pipeline: str, holder: str, run_id: str) -> None:
+        self.pipeline = pipeline
+        self.holder = holder
+        self.run_id = run_id
+        super().__init__(f"pipeline {pipeline} is already running ({holder})")

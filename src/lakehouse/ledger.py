@@ -1,4 +1,5 @@
-"""The run ledger: one Delta row per event of a run x dataset x layer.
+"""The run ledger: one Delta row per event of a run x dataset x layer, with its counts,
+versions and the schema drift (unknown and missing columns) the layer found in the run's files.
 
 A path (``<root>/_lakehouse_runs``) or a Unity Catalog name (``<catalog>.<ops schema>.lakehouse_runs``).
 
@@ -12,10 +13,12 @@ them all).
 
 ``counts`` holds a layer's rows by outcome beyond the four ``rows_*`` columns: a change-feed
 gold layer's buckets (inserted, updated, deleted, stale, duplicate, no_op); NULL elsewhere.
+``unknown_columns`` and ``missing_columns`` list the drift bronze and silver found in the
+run's batches (NULL when there was none).
 
-Ledgers written before the event columns existed stay readable: appends merge the new
-columns into the table, and their old rows (one row per layer, written at the end of a run)
-read as that layer's final state.
+Ledgers written before the event, ``counts`` or drift columns existed stay readable: appends
+merge the new columns into the table, and their old rows (one row per layer, written at the
+end of a run) read as that layer's final state.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ COLUMNS = (
     ("versions_read", "map<string,array<bigint>>"), ("bad_files", "long"), ("warnings", "array<string>"),
     ("library_version", "string"), ("config_hash", "string"), ("host", "string"), ("pid", "long"),
     ("counts", "map<string,bigint>"),
+    # Added with drift per batch:
+    ("unknown_columns", "array<string>"), ("missing_columns", "array<string>"),
 )  # fmt: skip
 LEDGER_SCHEMA = ", ".join(f"{name} {kind}" for name, kind in COLUMNS)
 _RETRIES = 5
@@ -75,6 +80,12 @@ def config_hash(config: PipelineConfig) -> str:
     tree: Any = config.node.value if config.node is not None else repr(config)
     text = json.dumps(tree, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _drift(details: dict[str, Any], kind: str) -> list[str] | None:
+    """The batch-level drift a layer reported (bronze and silver), else None."""
+    found = (details.get("drift") or {}).get(kind)
+    return sorted(found) if found else None
 
 
 class Ledger:
@@ -103,6 +114,7 @@ class Ledger:
             {k: [int(x) for x in v] for k, v in versions.items()} if versions else None,
             len(bad) if bad is not None else None, result.details.get("warnings") or None,
             *self.common, result.details.get("cdc"),
+            _drift(result.details, "unknown_columns"), _drift(result.details, "missing_columns"),
         )  # fmt: skip
 
     def started(self, result: LayerResult) -> None:

@@ -7,7 +7,8 @@ succeeded. Every outcome is recorded in the run ledger (``<root>/_lakehouse_runs
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import partial
 from typing import TYPE_CHECKING
@@ -53,6 +54,24 @@ def _failed(dataset: str, layer: str, exc: LakehouseError) -> LayerResult:
     return result
 
 
+def _describe(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[0][:300]}" if lines else type(exc).__name__
+
+
+def unexpected(exc: Exception) -> str:
+    """One line for an error that is not a library error: type, message and its cause."""
+    cause = exc.__cause__ or exc.__context__
+    return f"unexpected {_describe(exc)}" + (f" (cause: {_describe(cause)})" if cause is not None else "")
+
+
+def _crashed(dataset: str, layer: str, exc: Exception) -> LayerResult:
+    """The end state of a layer that raised something other than a library error."""
+    result = LayerResult(dataset, layer, status="failed", error=unexpected(exc))
+    result.details["error_class"] = type(exc).__name__
+    return result
+
+
 def _warnings(result: LayerResult) -> list[str]:
     """What a succeeded layer should tell its user: files set aside, failed ``warn`` expectations."""
     found = [
@@ -67,7 +86,11 @@ def _warnings(result: LayerResult) -> list[str]:
 
 
 def _timed(ledger: Ledger, dataset: str, layer: str, step: Callable[[], LayerResult]) -> LayerResult:
-    """Run one layer step: ``running`` in the ledger, its own start and end times, its end state."""
+    """Run one layer step: ``running`` in the ledger, its own start and end times, its end state.
+
+    Any error ends the layer ``failed`` (a library error with its message, anything else as
+    one line with its class and cause); the caller's other datasets run on.
+    """
     log = get_logger("lakehouse.pipeline")
     started = datetime.now(timezone.utc)
     with layer_context(dataset, layer):
@@ -78,6 +101,10 @@ def _timed(ledger: Ledger, dataset: str, layer: str, step: Callable[[], LayerRes
         except LakehouseError as exc:
             log.error("layer failed", error=str(exc), error_type=type(exc).__name__)
             result = _failed(dataset, layer, exc)
+        except Exception as exc:  # a bug or an environment failure: isolate it to this dataset
+            log.error("layer failed", error=unexpected(exc), error_type=type(exc).__name__)
+            log.debug("layer failure traceback", exc_info=True)
+            result = _crashed(dataset, layer, exc)
         result.started_at, result.finished_at = started, datetime.now(timezone.utc)
         warnings = _warnings(result) if result.status == "succeeded" else []
         if warnings:
@@ -106,14 +133,20 @@ def run_pipeline(
     layers: Sequence[str] = LAYERS,
     run_id: str | None = None,
     record: bool = True,
+    wait: float | None = None,
     only: Mapping[str, Sequence[str]] | None = None,
     derived: Sequence[str] | None = None,
 ) -> RunSummary:
     """Run the selected datasets and layers of a pipeline and return what happened.
 
-    Library errors are caught per layer and reported in the summary (status ``failed``);
-    anything else (a bug, an interrupted JVM) propagates. A configuration that would fail at
-    run time (see :mod:`lakehouse.config.validate`) raises ConfigError before any layer runs.
+    Errors are caught per layer and reported in the summary (status ``failed``, one line with
+    its cause): a failing dataset never stops the others. A configuration that would fail
+    at run time (see :mod:`lakehouse.config.validate`) raises ConfigError before any layer
+    runs. Only one run of a pipeline (per storage root) runs at a time: with ``run_lock``
+    enabled (the default) a second run waits up to ``wait`` seconds (default: the config's
+    ``run_lock.wait``) and then raises :class:`~lakehouse.errors.PipelineBusyError` having
+    written nothing to the ledger (the run that holds the lock is the one ``lakehouse
+    status`` shows running).
 
     ``only`` (dataset -> layers) and ``derived`` (derived table names) run exactly those and
     nothing else (what ``lakehouse rerun --failed`` does); a derived table then runs when none
@@ -135,30 +168,68 @@ def run_pipeline(
 
     ledger = Ledger(spark, config, ctx, enabled=record)
     with run_context(ctx.run_id, config.name):
-        log.info("run started", env=config.env, datasets=names, layers=list(layers), root=config.storage.root)
-        summary.abandoned = ledger.abandon_killed()
-        for item in summary.abandoned:
-            log.warning(
-                "earlier run marked abandoned",
-                abandoned_run=item["run_id"],
-                of=f"{item['dataset']}/{item['layer']}",
+        # The lock comes first: a run that cannot take it has written no event.
+        with _run_lock(spark, config, ctx, wait, summary):
+            log.info(
+                "run started", env=config.env, datasets=names, layers=list(layers), root=config.storage.root
             )
-        try:
-            ok = _run_datasets(
-                spark, config, ctx, ledger, selected, only or dict.fromkeys(names, layers), summary
-            )
-            if derived is not None:
-                summary.results.extend(_run_derived(spark, config, ctx, ledger, ok, names, derived))
-            elif GOLD in layers and config.derived:
-                summary.results.extend(_run_derived(spark, config, ctx, ledger, ok, names))
-        finally:
-            ledger.flush()
+            _mark_abandoned(ledger, summary)
+            try:
+                ok = _run_datasets(
+                    spark, config, ctx, ledger, selected, only or dict.fromkeys(names, layers), summary
+                )
+                if derived is not None:
+                    summary.results.extend(_run_derived(spark, config, ctx, ledger, ok, names, derived))
+                elif GOLD in layers and config.derived:
+                    summary.results.extend(_run_derived(spark, config, ctx, ledger, ok, names))
+            finally:
+                ledger.flush()  # under the lock: the next run sees every end state of this one
         failures = [r for r in summary.results if r.status == "failed"]
-        if failures:
+        if failures and summary.status != "failed":
             summary.status = "failed"
             summary.error = f"{failures[0].dataset}/{failures[0].layer}: {failures[0].error}"
         log.info("run finished", status=summary.status, error=summary.error)
     return summary
+
+
+def _mark_abandoned(ledger: Ledger, summary: RunSummary) -> None:
+    """Layers an earlier, killed run left ``running`` get their ``abandoned`` end state."""
+    summary.abandoned = ledger.abandon_killed()
+    for item in summary.abandoned:
+        get_logger("lakehouse.pipeline").warning(
+            "earlier run marked abandoned",
+            abandoned_run=item["run_id"],
+            of=f"{item['dataset']}/{item['layer']}",
+        )
+
+
+@contextmanager
+def _run_lock(
+    spark: SparkSession, config: PipelineConfig, ctx: RunContext, wait: float | None, summary: RunSummary
+) -> Iterator[None]:
+    """Hold the pipeline's run lock around the run; a lease lost on the way fails the run."""
+    settings = config.run_lock
+    if not settings.enabled:
+        yield
+        return
+    from lakehouse.io.lease import acquire
+
+    lease = acquire(
+        spark,
+        config.storage.locks,
+        config.name,
+        ctx.run_id,
+        duration_s=settings.lease_seconds,
+        wait_s=settings.wait_seconds if wait is None else wait,
+    )
+    try:
+        yield
+    finally:
+        lost = lease.release()
+        if lost:
+            get_logger("lakehouse.pipeline").error("run lock lost", error=lost)
+            summary.status = "failed"
+            summary.error = f"{lost}; another run may have written concurrently"
 
 
 def _run_datasets(

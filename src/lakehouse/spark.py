@@ -29,7 +29,7 @@ from lakehouse.spark_jars import resolve_delta_jars
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    from lakehouse.config.model import SparkSettings
+    from lakehouse.config.settings import SparkSettings
 
 DELTA_CONF = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",

@@ -34,7 +34,9 @@ def options(source: SourceConfig, schema_location: str) -> dict[str, str]:
 
     ``schema_location`` is where Auto Loader tracks the inferred schema (under the dataset's
     bronze checkpoint). csv and json columns stay strings (``cloudFiles.inferColumnTypes``
-    false) as in the file ledger engine; silver casts.
+    false) as in the file ledger engine; silver casts. ``on_file_change: reingest`` is
+    ``cloudFiles.allowOverwrites``; ``ignore`` and ``fail`` leave Auto Loader's default, which
+    does not load a changed file again (it has no way to fail on one).
     """
     opts = {
         "cloudFiles.format": source.format,
@@ -48,6 +50,8 @@ def options(source: SourceConfig, schema_location: str) -> dict[str, str]:
         opts["cloudFiles.inferColumnTypes"] = "false"
     if source.format == "csv":
         opts["header"] = source.options.get("header", "true").lower()
+    if source.on_file_change == "reingest":
+        opts["cloudFiles.allowOverwrites"] = "true"
     if source.pattern:
         opts["pathGlobFilter"] = source.pattern
     for key, value in source.options.items():

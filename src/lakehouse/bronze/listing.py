@@ -12,14 +12,16 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
-def list_landing(spark: SparkSession, root: str, pattern: str | None = None) -> list[FileEntry]:
+def list_landing(
+    spark: SparkSession, root: str, pattern: str | None = None, skipped: dict[str, str] | None = None
+) -> list[FileEntry]:
     """Every visible file under ``root`` (recursive), optionally filtered by a glob.
 
     The glob is matched against the path relative to ``root`` and against the file name,
     so ``*.csv.gz`` and ``2026-11-*/usage-*.csv.gz`` both work. Local folders and Volumes
     are scanned by Python; other URIs are listed by one Spark ``binaryFile`` query.
     """
-    listed = list_files(spark, root)
+    listed = list_files(spark, root, skipped)
     if not pattern:
         return listed
     local = local_path(root)

@@ -7,10 +7,6 @@ Every frame carries ``_source_file``, ``_file_modified_at`` and ``_error``/``_ra
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
-from dataclasses import dataclass, field
 from functools import reduce
 from typing import TYPE_CHECKING
 
@@ -18,9 +14,10 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F  # noqa: N812
 from pyspark.sql.types import StringType, StructField, StructType
 
+from lakehouse.bronze.sniff import has_header, option, reader_options
+from lakehouse.bronze.verdicts import fits_without_change
 from lakehouse.config.names import quote
 from lakehouse.constants import FILE_MODIFIED_AT, SOURCE_FILE
-from lakehouse.io.files import head
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -28,93 +25,10 @@ if TYPE_CHECKING:
     from lakehouse.config.model import SourceConfig
 
 CORRUPT = "_corrupt_record"
-# Columns every reader adds besides the data: lineage, and what a malformed row looked like.
-READER_COLUMNS = (SOURCE_FILE, FILE_MODIFIED_AT, "_error", "_raw")
-SNIFF_BYTES = 64 * 1024
-# Options bronze decides itself: it keeps values as landed and detects malformed rows.
-_OWNED = {
-    "header",
-    "inferschema",
-    "enforceschema",
-    "mode",
-    "columnnameofcorruptrecord",
-    "nullvalue",
-    "samplingratio",
-    "primitivesasstring",
-}
-
-
-@dataclass
-class Inspection:
-    """What a quick look at the start of each file found (csv headers, unreadable files)."""
-
-    headers: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    empty: set[str] = field(default_factory=set)
-    bad: dict[str, str] = field(default_factory=dict)
-
-
-def encoding(source: SourceConfig) -> str:
-    """The configured text encoding (``encoding`` or ``charset`` option), default UTF-8."""
-    return source.options.get("encoding", source.options.get("charset", "UTF-8"))
-
-
-def _reader_options(source: SourceConfig) -> dict[str, str]:
-    return {k: v for k, v in source.options.items() if k.lower() not in _OWNED}
-
-
-def _has_header(source: SourceConfig) -> bool:
-    return source.options.get("header", "true").lower() == "true"
-
-
-def _parse_header(data: bytes, source: SourceConfig) -> tuple[str, ...]:
-    # utf-8-sig drops a BOM so the first column is not named "\ufeffdevice_id".
-    name = encoding(source)
-    text = data.decode("utf-8-sig" if codecs.lookup(name).name == "utf-8" else name, errors="replace")
-    sep = source.options.get("sep", source.options.get("delimiter", ","))
-    quote = source.options.get("quote", '"') or '"'
-    first = next(csv.reader(io.StringIO(text), delimiter=sep, quotechar=quote), [])
-    return tuple(col.strip("\ufeff") or f"_c{i}" for i, col in enumerate(first))
-
-
-def inspect_files(
-    spark: SparkSession,
-    files: list[tuple[str, int, int]],
-    source: SourceConfig,
-    positional: tuple[str, ...] = (),
-) -> Inspection:
-    """Read the first bytes of each csv/json file, decompressed as Spark would read it.
-
-    A corrupt gzip fails here, before any plan is written, so it can be set aside as a bad
-    file. Costs one small read per new file; orc and parquet are not inspected. Headerless
-    csv columns take the ``positional`` names (the contract's), then ``_c<i>``.
-    """
-    found = Inspection()
-    if source.format not in ("csv", "json"):
-        return found
-    for path, size, _ in files:
-        try:
-            data = head(spark, path, SNIFF_BYTES) if size else b""
-        except Exception as exc:  # any read failure makes the file bad
-            found.bad[path] = f"unreadable: {first_line(exc)}"
-            continue
-        if not data.strip():
-            found.empty.add(path)
-        elif source.format == "csv":
-            row = _parse_header(data, source)
-            found.headers[path] = (
-                row
-                if _has_header(source)
-                else tuple(positional[i] if i < len(positional) else f"_c{i}" for i in range(len(row)))
-            )
-    return found
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    for line in text:
-        if "Exception" in line or "Error" in line:
-            return line.strip()[:300]
-    return (text[0] if text else type(exc).__name__)[:300]
+EXTRA = "_extra"
+# Columns every reader adds besides the data: lineage, what a malformed row looked like, and
+# how many fields beyond the expected ones a csv row had.
+READER_COLUMNS = (SOURCE_FILE, FILE_MODIFIED_AT, "_error", "_raw", EXTRA)
 
 
 def _metadata_cols() -> list[Column]:
@@ -124,32 +38,58 @@ def _metadata_cols() -> list[Column]:
     ]
 
 
+def _no_extra() -> Column:
+    return F.lit(None).cast("int").alias(EXTRA)
+
+
 def _string_schema(names: tuple[str, ...] | list[str], corrupt: bool = True) -> StructType:
     fields = [StructField(n, StringType()) for n in names]
     return StructType(fields + ([StructField(CORRUPT, StringType())] if corrupt else []))
 
 
-def _field_count(raw: Column, sep: str) -> Column:
-    # Counted by separator: good enough for a message; the exact line is kept in _raw.
-    return F.size(F.split(raw, "\\Q" + sep + "\\E", -1))
+def _java_literal(text: str) -> str:
+    return "\\Q" + text + "\\E" if text else ""
+
+
+def field_count(raw: Column, source: SourceConfig) -> Column:
+    """Fields of a raw csv record: separators outside quoted values, plus one.
+
+    Quoted values (with the source's ``quote`` and ``escape`` characters, doubled quotes
+    included) are taken out first, so a separator inside quotes does not count. A test
+    compares it with Spark's own tokenizer for each of these options.
+    """
+    sep = option(source, "sep", "delimiter", default=",") or ","
+    sep = {"\\t": "\t"}.get(sep, sep)
+    q = option(source, "quote", default='"') or ""
+    esc = option(source, "escape", default="\\") or ""
+    text = raw
+    if q and q != "\u0000":
+        qq, e = _java_literal(q), _java_literal(esc)
+        inner = f"(?:{e}.|{qq}{qq}|(?!{qq}).)*" if esc else f"(?:{qq}{qq}|(?!{qq}).)*"
+        text = F.regexp_replace(raw, f"(?s){qq}{inner}{qq}", "")
+    return F.size(F.split(text, _java_literal(sep), -1))
 
 
 def read_csv(
-    spark: SparkSession, groups: dict[tuple[str, ...], list[str]], source: SourceConfig
+    spark: SparkSession,
+    groups: dict[tuple[str, ...], list[str]],
+    source: SourceConfig,
+    against: str = "header",
 ) -> DataFrame:
     """One read per distinct header (usually one), unioned by column name.
 
     Spark maps csv tokens to a given schema by position, so files are grouped by their own
-    header. A ``_corrupt_record`` column makes Spark keep the raw line of any row whose
-    field count differs from the header instead of silently padding or truncating it.
+    header. A ``_corrupt_record`` column makes Spark keep the raw record of any row whose
+    field count differs from the header instead of silently padding or truncating it; the
+    message compares the row with ``against`` (the header, or the contract for headerless
+    files), and ``_extra`` holds the number of fields beyond it.
     """
-    sep = source.options.get("sep", source.options.get("delimiter", ","))
     frames = []
     for header, paths in groups.items():
         df = (
-            spark.read.options(**_reader_options(source))
+            spark.read.options(**reader_options(source))
             .options(
-                header=str(_has_header(source)).lower(),
+                header=str(has_header(source)).lower(),
                 enforceSchema="true",
                 mode="PERMISSIVE",
                 columnNameOfCorruptRecord=CORRUPT,
@@ -158,16 +98,19 @@ def read_csv(
             .csv(paths)
         )
         raw = F.col(CORRUPT)
+        count = field_count(raw, source)
         error = F.when(
             raw.isNotNull(),
-            F.format_string("row has %d fields, header has %d", _field_count(raw, sep), F.lit(len(header))),
+            F.format_string(f"row has %d fields, {against} has %d", count, F.lit(len(header))),
         )
+        extra = F.when(raw.isNotNull() & (count > len(header)), count - len(header))
         frames.append(
             df.select(
                 *[F.col(quote(h)) for h in header],
                 *_metadata_cols(),
                 error.alias("_error"),
                 raw.alias("_raw"),
+                extra.alias(EXTRA),
             )
         )
     return reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
@@ -181,7 +124,7 @@ def read_json(
     A string column that meets an object or array keeps its JSON text, so no value is lost;
     a line that is not JSON keeps its raw text.
     """
-    options = _reader_options(source)
+    options = reader_options(source)
     keys = [k for k in spark.read.options(**options).json(paths).columns if k != CORRUPT]
     names = list(dict.fromkeys([*known, *keys]))
     df = (
@@ -192,22 +135,35 @@ def read_json(
     )
     raw = F.col(CORRUPT)
     error = F.when(raw.isNotNull(), F.lit("malformed JSON record"))
-    return df.select(
-        *[F.col(quote(n)) for n in names], *_metadata_cols(), error.alias("_error"), raw.alias("_raw")
-    ), keys
+    data = [F.col(quote(n)) for n in names]
+    return df.select(*data, *_metadata_cols(), error.alias("_error"), raw.alias("_raw"), _no_extra()), keys
 
 
-def read_typed(spark: SparkSession, paths: list[str], source: SourceConfig) -> DataFrame:
-    """orc/parquet: file types kept, schemas of the batch's files merged."""
-    df = (
-        spark.read.format(source.format)
-        .options(**_reader_options(source))
-        .option("mergeSchema", "true")
-        .load(paths)
-    )
+def read_typed(
+    spark: SparkSession, groups: list[list[str]], source: SourceConfig, table: dict[str, str] | None
+) -> DataFrame:
+    """orc/parquet: file types kept; one read per group of files with the same schema, unioned.
+
+    A column narrower than the bronze table's (``table``: an int file, a bigint column) is
+    cast to the table's type, which Delta would otherwise refuse to append.
+    """
+    reader = spark.read.format(source.format).options(**reader_options(source)).option("mergeSchema", "true")
+    # Lineage is selected per read: ``_metadata`` does not resolve above a union.
+    frames = [reader.load(g).select("*", *_metadata_cols()) for g in groups]
+    df = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
+    wanted = {k.lower(): t for k, t in (table or {}).items()}
+    casts = {
+        f.name: F.col(quote(f.name)).cast(wanted[f.name.lower()])
+        for f in df.schema.fields
+        if f.name.lower() in wanted
+        and "<" not in wanted[f.name.lower()]
+        and fits_without_change(f.dataType.simpleString(), wanted[f.name.lower()])
+        and f.dataType.simpleString() != wanted[f.name.lower()]
+    }
+    df = df.withColumns(casts) if casts else df
     return df.select(
         "*",
-        *_metadata_cols(),
         F.lit(None).cast("string").alias("_error"),
         F.lit(None).cast("string").alias("_raw"),
+        _no_extra(),
     )

@@ -6,7 +6,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F  # noqa: N812
 
 from lakehouse.config.names import quote
-from lakehouse.constants import FILE_MODIFIED_AT, INGESTED_AT, RESCUED_DATA, RUN_ID, SOURCE_FILE
+from lakehouse.constants import EXTRA_FIELDS, FILE_MODIFIED_AT, INGESTED_AT, RESCUED_DATA, RUN_ID, SOURCE_FILE
 
 
 def _q(name: str) -> Column:
@@ -47,6 +47,7 @@ def to_bronze(
             F.col(SOURCE_FILE).alias("_file"),
             error.alias("_error"),
             F.col("_raw").alias("_raw"),
+            F.col("_extra").alias(EXTRA_FIELDS),
             *rescued_values,
         )
     )

@@ -9,6 +9,7 @@ in the ledger. A plan left without a commit by a killed run is replayed first, u
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -16,17 +17,22 @@ from typing import TYPE_CHECKING, Any
 from lakehouse.bronze import autoloader, writer
 from lakehouse.bronze.checkpoint import Batch, Checkpoint, LedgerState
 from lakehouse.bronze.listing import diff_files, list_landing
-from lakehouse.bronze.readers import first_line, inspect_files
-from lakehouse.constants import BRONZE
+from lakehouse.bronze.sniff import Inspection, first_line, inspect_files
+from lakehouse.constants import BRONZE, DRIFT
 from lakehouse.errors import IngestionError, LakehouseError
 from lakehouse.io import delta, files
 from lakehouse.log import get_logger
 from lakehouse.results import LayerResult, RunContext
+from lakehouse.transforms.conform import file_drift
+
+# The key of bronze's own mark in its commits' JSON ``userMetadata`` (next to the drift record).
+MARK = "lakehouse_bronze"
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from lakehouse.config.model import DatasetConfig, PipelineConfig
+    from lakehouse.io.files import FileEntry
 
 
 @dataclass
@@ -41,6 +47,15 @@ class _Run:
     app_id: str
     result: LayerResult
     log: Any = None
+    salt: str | None = None  # for pii: {at: bronze}
+
+
+def _bronze_salt(dataset: DatasetConfig) -> str | None:
+    """The PII salt when the contract protects PII already in bronze (resolved before reading)."""
+    from lakehouse.silver.runner import _salt
+
+    contract = dataset.contract
+    return _salt(contract) if contract is not None and contract.pii_at == "bronze" else None
 
 
 def ingest(
@@ -57,7 +72,7 @@ def ingest(
     if autoloader.engine(source, os.environ) == autoloader.AUTOLOADER:
         from lakehouse.bronze.stream import ingest_with_autoloader
 
-        return ingest_with_autoloader(spark, dataset, config, ctx)
+        return ingest_with_autoloader(spark, dataset, config, ctx, _bronze_salt(dataset))
     if not files.exists(spark, source.path):
         raise IngestionError(f"landing path {source.path} does not exist", dataset=dataset.name)
     location = config.storage.checkpoint(BRONZE, dataset.name)
@@ -71,15 +86,19 @@ def ingest(
         f"lakehouse-bronze-{ckpt.checkpoint_id()}",
         LayerResult(dataset.name, BRONZE, files=0),
         log=get_logger("lakehouse.bronze"),
+        salt=_bronze_salt(dataset),
     )
     run.result.details = {
         "batches": 0,
         "bad_files": {},
         "empty_files": [],
         "changed_files": [],
+        "ignored_changed_files": [],
         "new_columns": [],
         "rescued_columns": [],
         "replayed_batch": None,
+        "skipped_files": {},
+        "drift": {"unknown_columns": [], "missing_columns": []},
     }
     try:
         for batch in _plan_batches(run):
@@ -90,21 +109,23 @@ def ingest(
     return _finish(run)
 
 
-def _plan_batches(run: _Run) -> list[Batch]:
-    source, state = run.dataset.source, run.state
-    listed = list_landing(run.spark, source.path, source.pattern)
-    pending = state.pending
-    # A pending batch's files (and the ones it set aside as bad) are handled by its replay.
-    planned = {f[0] for f in pending.files} | set(pending.bad) if pending else set()
-    diff = diff_files(listed, state.ingested, planned)
-    for entry in diff.changed:
-        if source.on_file_change == "fail":
-            raise IngestionError(
-                "file was replaced after it was ingested (size or modification "
-                "time changed; on_file_change is fail)",
-                dataset=run.dataset.name,
-                file=entry.path,
+def _changed(run: _Run, changed: list[FileEntry]) -> list[FileEntry]:
+    """The changed files to load again, per ``on_file_change`` (``fail`` raises on the first)."""
+    mode = run.dataset.source.on_file_change
+    if changed and mode == "fail":
+        raise IngestionError(
+            "file was replaced after it was ingested (size or modification "
+            "time changed; on_file_change is fail)",
+            dataset=run.dataset.name,
+            file=changed[0].path,
+        )
+    for entry in changed:
+        if mode == "ignore":
+            run.log.info(
+                "file changed after ingestion; not loaded again (on_file_change is ignore)", file=entry.path
             )
+            run.result.details["ignored_changed_files"].append(entry.path)
+            continue
         run.log.warning(
             "file replaced after ingestion; ingesting it again",
             file=entry.path,
@@ -112,7 +133,22 @@ def _plan_batches(run: _Run) -> list[Batch]:
             mtime=entry.mtime,
         )
         run.result.details["changed_files"].append(entry.path)
-    todo = sorted(diff.new + diff.changed, key=lambda e: (e.mtime, e.path))
+    return [] if mode == "ignore" else changed
+
+
+def _plan_batches(run: _Run) -> list[Batch]:
+    source, state = run.dataset.source, run.state
+    skipped: dict[str, str] = {}
+    listed = list_landing(run.spark, source.path, source.pattern, skipped)
+    for path, reason in skipped.items():
+        run.log.warning("landing entry skipped; it is looked at again next run", file=path, reason=reason)
+    run.result.details["skipped_files"] = skipped
+    pending = state.pending
+    # A pending batch's files (and the ones it set aside as bad) are handled by its replay.
+    planned = {f[0] for f in pending.files} | set(pending.bad) if pending else set()
+    diff = diff_files(listed, state.ingested, planned)
+    changed = _changed(run, diff.changed)
+    todo = sorted(diff.new + changed, key=lambda e: (e.mtime, e.path))
     run.log.info(
         "landing listed",
         files=len(listed),
@@ -151,28 +187,58 @@ def _set_bad(run: _Run, batch: Batch, bad: dict[str, str]) -> None:
     batch.files = [f for f in batch.files if f[0] not in batch.bad]
 
 
-def _write(run: _Run, batch: Batch, paths: list[str], headers: dict[str, tuple[str, ...]]) -> writer.Frame:
+def _write(run: _Run, batch: Batch, paths: list[str], look: Inspection) -> writer.Frame:
     # Built before the plan is written: schema drift in fail mode leaves no plan behind.
-    frame = writer.build_frame(run.spark, run.dataset, paths, headers, run.ctx.run_id)
+    frame = writer.build_frame(
+        run.spark, run.dataset, paths, look.headers, run.ctx.run_id, salt=run.salt, types=look.types
+    )
     run.ckpt.plan(batch)
     if frame.df is not None:
-        merge = run.dataset.source.schema_evolution == "addNewColumns" or run.dataset.source.schema == "infer"
+        merge = run.dataset.source.adds_columns or run.dataset.source.schema == "infer"
         txn = (run.app_id, batch.batch_id)
+        drift = _drift(run, frame)
         delta.append(
-            run.spark, frame.df, run.dataset.bronze_path, txn=txn, merge_schema=merge, change_feed=True
+            run.spark,
+            frame.df,
+            run.dataset.bronze_path,
+            txn=txn,
+            merge_schema=merge,
+            change_feed=True,
+            user_metadata=json.dumps({MARK: _marker(run, batch), **({DRIFT: drift} if drift else {})}),
         )
     return frame
+
+
+def _marker(run: _Run, batch: Batch) -> dict[str, Any]:
+    """This run's mark on its write of ``batch`` (under :data:`MARK` in the commit's JSON
+    ``userMetadata``): how its commit is told from others'."""
+    return {"run": run.ctx.run_id, "batch": batch.batch_id}
+
+
+def _drift(run: _Run, frame: writer.Frame) -> dict[str, dict[str, list[str]]] | None:
+    """The batch's drift against the contract, per column the files; recorded in the commit."""
+    if run.dataset.contract is None:
+        return None
+    found = file_drift(frame.columns, run.dataset.contract)
+    details = run.result.details["drift"]
+    for key, columns in found.items():
+        details[key].extend(c for c in columns if c not in details[key])
+    if any(found.values()):
+        run.log.warning("schema drift in the batch's files", **{k: sorted(v) for k, v in found.items()})
+    return found if any(found.values()) else None
 
 
 def _run_batch(run: _Run, batch: Batch) -> None:
     dataset, log = run.dataset, run.log
     positional = dataset.contract.source_names if dataset.contract is not None else ()
-    look = inspect_files(run.spark, batch.files, dataset.source, tuple(positional))
+    typed = dataset.source.format in ("orc", "parquet")
+    table = writer.table_types(run.spark, dataset.bronze_path) if typed else None
+    look = inspect_files(run.spark, batch.files, dataset.source, tuple(positional), table)
     _set_bad(run, batch, look.bad)
     before = delta.table_version(run.spark, dataset.bronze_path)
     paths = [f[0] for f in batch.files if f[0] not in look.empty]
     try:
-        frame = _write(run, batch, paths, look.headers)
+        frame = _write(run, batch, paths, look)
     except LakehouseError:
         raise
     except Exception as exc:  # find out whether unreadable files caused it
@@ -185,13 +251,15 @@ def _run_batch(run: _Run, batch: Batch) -> None:
             ) from exc
         _set_bad(run, batch, found)
         paths = [p for p in paths if p not in found]
-        frame = _write(run, batch, paths, look.headers)
-    commit = delta.latest_commit(run.spark, dataset.bronze_path)
-    after = commit.version if commit is not None else None
-    rows = 0
-    if frame.df is not None and commit is not None and (before is None or commit.version > before):
-        rows = int(commit.metrics.get("numOutputRows", 0))
-    elif frame.df is not None:
+        frame = _write(run, batch, paths, look)
+    # Only this run's own commit counts: Delta skips a write whose txnVersion it already has
+    # (a replay, or a concurrent run that wrote the batch first), and the commits since
+    # ``before`` may be another run's.
+    commits = delta.history(run.spark, dataset.bronze_path, since=-1 if before is None else before)
+    after = commits[0].version if commits else before
+    mine = [c for c in commits if delta.parse_metadata(c, MARK) == _marker(run, batch)]
+    rows = delta.metrics_of(mine, "numOutputRows")
+    if frame.df is not None and not mine:
         log.info("batch already in Delta from an interrupted run; not written again", batch_id=batch.batch_id)
     run.ckpt.commit(batch, run.state, {"table_version": after, "rows": rows, "run_id": run.ctx.run_id})
     _account(run, batch, look.empty, frame, rows, after)

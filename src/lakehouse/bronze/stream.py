@@ -19,6 +19,7 @@ from lakehouse.errors import IngestionError
 from lakehouse.io import delta
 from lakehouse.io.increments import commits_since
 from lakehouse.results import LayerResult, RunContext
+from lakehouse.silver.pii import protect_bronze
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -27,9 +28,17 @@ if TYPE_CHECKING:
 
 
 def ingest_with_autoloader(
-    spark: SparkSession, dataset: DatasetConfig, config: PipelineConfig, ctx: RunContext
+    spark: SparkSession,
+    dataset: DatasetConfig,
+    config: PipelineConfig,
+    ctx: RunContext,
+    salt: str | None = None,
 ) -> LayerResult:
-    """Load the files Auto Loader has not seen into the bronze table, then stop."""
+    """Load the files Auto Loader has not seen into the bronze table, then stop.
+
+    With ``pii: {at: bronze}`` in the contract, PII columns are protected (``salt`` for
+    ``hash``) in the stream, before anything is written, as the file ledger engine does.
+    """
     source, table = dataset.source, dataset.bronze_path
     location = config.storage.checkpoint(BRONZE, dataset.name) + "/autoloader"
     before = delta.table_version(spark, table)
@@ -45,10 +54,12 @@ def ingest_with_autoloader(
             F.lit(ctx.run_id).alias(RUN_ID),
         )
     )
+    if dataset.contract is not None and dataset.contract.pii_at == "bronze":
+        stream = protect_bronze(stream, dataset.contract, salt)
     writer = (
         stream.writeStream.format("delta")
         .option("checkpointLocation", f"{location}/stream")
-        .option("mergeSchema", str(source.schema_evolution == "addNewColumns").lower())
+        .option("mergeSchema", str(source.adds_columns).lower())
         .trigger(availableNow=True)
     )
     query = writer.toTable(table) if delta.is_name(table) else writer.start(table)

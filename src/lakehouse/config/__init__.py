@@ -12,15 +12,16 @@ from lakehouse.config.model import (
     DatasetConfig,
     PipelineConfig,
     SourceConfig,
-    SparkSettings,
     load_config,
 )
 from lakehouse.config.node import Node
+from lakehouse.config.settings import RunLockSettings, SparkSettings
 
 __all__ = [
     "DatasetConfig",
     "Node",
     "PipelineConfig",
+    "RunLockSettings",
     "SourceConfig",
     "SparkSettings",
     "StorageConfig",

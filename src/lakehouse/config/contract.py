@@ -40,6 +40,10 @@ _COMPLEX = re.compile(r"^(array|map|struct)<.+>$")
 PII_MODES = ("hash", "mask", "drop")
 DEFAULT_TRUE = ("true", "t", "yes", "y", "1")
 DEFAULT_FALSE = ("false", "f", "no", "n", "0")
+# What silver does with drift and with csv rows that have more fields than the header.
+EXTRA_FIELDS_POLICIES = ("quarantine", "ignore")
+NEW_COLUMNS_POLICIES = ("warn", "quarantine", "fail", "evolve")
+MISSING_COLUMNS_POLICIES = ("warn", "quarantine", "fail")
 
 
 def normalize_type(node: Node, raw: str) -> str:
@@ -156,6 +160,10 @@ class Contract:
     rescued_data: str = "quarantine"
     pii_salt: SecretRef | None = None
     version: str | None = None
+    pii_at: str = "silver"  # where PII columns are protected: "silver" or already in "bronze"
+    on_extra_fields: str = "quarantine"
+    on_new_columns: str = "warn"
+    on_missing_columns: str = "warn"
 
     def column(self, name: str) -> ColumnSpec:
         for col in self.columns:
@@ -182,8 +190,12 @@ _CONTRACT_KEYS = frozenset(
         "max_quarantine_rate",
         "rescued_data",
         "pii_salt",
+        "pii",
         "version",
         "description",
+        "on_extra_fields",
+        "on_new_columns",
+        "on_missing_columns",
     }
 )
 
@@ -203,6 +215,30 @@ def parse_secret(node: Node) -> SecretRef | None:
     if inner.has("env"):
         return SecretRef(env=inner.get_str("env"))
     return SecretRef(scope=inner.get_str("scope"), key=inner.get_str("key"))
+
+
+def _pii_at(node: Node) -> str:
+    """``pii: {at: bronze}``: protect PII columns before bronze writes (default ``silver``)."""
+    if node.missing:
+        return "silver"
+    node.check_keys(frozenset({"at"}))
+    return str(node.get_str("at", "silver", choices=("silver", "bronze")))
+
+
+def _check_pii_at_bronze(node: Node, columns: tuple[ColumnSpec, ...]) -> None:
+    """Columns protected in bronze hold the protected text: string type, no value rules."""
+    for i, col in enumerate(columns):
+        if col.pii in ("hash", "mask") and (col.type != "string" or col.rules):
+            raise (
+                node.child("columns")
+                .child(str(i))
+                .error(
+                    f"column {col.name!r} is protected in bronze (pii: {{at: bronze}}), so silver "
+                    "only sees its protected text",
+                    found=f"type {col.type}" + (f", rules {', '.join(col.rules)}" if col.rules else ""),
+                    expected="type string and no value rules (or protect it in silver)",
+                )
+            )
 
 
 def parse_contract(node: Node) -> Contract:
@@ -240,7 +276,13 @@ def parse_contract(node: Node) -> Contract:
         rescued_data=node.get_str("rescued_data", "quarantine", choices=("quarantine", "flag")),
         pii_salt=parse_secret(node.child("pii_salt")),
         version=node.get_str("version", None),
+        pii_at=_pii_at(node.child("pii")),
+        on_extra_fields=node.get_str("on_extra_fields", "quarantine", choices=EXTRA_FIELDS_POLICIES),
+        on_new_columns=node.get_str("on_new_columns", "warn", choices=NEW_COLUMNS_POLICIES),
+        on_missing_columns=node.get_str("on_missing_columns", "warn", choices=MISSING_COLUMNS_POLICIES),
     )
+    if contract.pii_at == "bronze":
+        _check_pii_at_bronze(node, columns)
     if any(c.pii == "hash" for c in columns) and contract.pii_salt is None:
         raise node.child("pii_salt").error(
             "columns with pii: hash need a salt",

@@ -5,18 +5,15 @@ Parsed here (specs, no Spark); evaluated by :mod:`lakehouse.quality.evaluate`.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from lakehouse.config.names import check_names, check_table_name
-from lakehouse.config.node import Node
+from lakehouse.config.node import Node, parse_duration
 
 ACTIONS = ("warn", "drop", "fail")
 AGGREGATE_KINDS = ("row_count", "unique", "references", "freshness", "null_ratio", "aggregate")
-_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 @dataclass(frozen=True)
@@ -40,10 +37,10 @@ class Expectation:
 
 def parse_age(text: str) -> timedelta:
     """``"2h"`` -> 2 hours; units s, m, h, d."""
-    match = _AGE.match(str(text))
-    if not match:
-        raise ValueError(f"max_age must look like 30m, 2h or 1d, got {text!r}")
-    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+    try:
+        return parse_duration(text)
+    except ValueError:
+        raise ValueError(f"max_age must look like 30m, 2h or 1d, got {text!r}") from None
 
 
 def parse_expectation(node: Node) -> Expectation:

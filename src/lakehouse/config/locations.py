@@ -20,6 +20,7 @@ from lakehouse.config.node import Node
 from lakehouse.constants import (
     BRONZE,
     CHECKPOINTS,
+    ERASURES_TABLE,
     EXPECTATIONS_TABLE,
     GOLD,
     LAYERS,
@@ -104,6 +105,11 @@ class StorageConfig:
         """The expectation metrics table."""
         return self._side("lakehouse_expectations", f"{GOLD}/{EXPECTATIONS_TABLE}")
 
+    @property
+    def erasures(self) -> str:
+        """The erasure audit table of ``lakehouse forget``, beside the ledger."""
+        return self._side("lakehouse_erasures", ERASURES_TABLE)
+
 
 def driver_can_open(path: str) -> bool:
     """True for a local path (a Volume, ``/Volumes/...``, is one) or a ``file:`` URI.
@@ -156,6 +162,7 @@ def side_tables(storage: StorageConfig, top: Node) -> list[Location]:
     return [
         Location("the run ledger", storage.runs, top),
         Location("the run lock table", storage.locks, top),
+        Location("the erasure audit table", storage.erasures, top),
         Location("the expectation metrics table", storage.metrics, top),
     ]
 

@@ -24,12 +24,17 @@ from lakehouse.config.locations import (
 )
 from lakehouse.config.names import check_external, check_name, check_relative
 from lakehouse.config.node import Node, Origins
+from lakehouse.config.settings import RunLockSettings, SparkSettings, parse_run_lock, parse_spark
 from lakehouse.config.tables import check_root, parse_tables, table_name
 from lakehouse.constants import BRONZE, CHECKPOINTS, GOLD, QUARANTINE_SUFFIX, SILVER
 from lakehouse.errors import ConfigError
 
 FORMATS = ("csv", "json", "orc", "parquet")
 EVOLUTION_MODES = ("addNewColumns", "rescue", "failOnNewColumns", "none")
+# Modes that add a new column to the bronze table.
+ADDS_COLUMNS = ("addNewColumns",)
+# Refused with its reason: silver's change-feed read cannot cross a widened column (see docs/bronze.md).
+TYPE_WIDENING = "addNewColumnsWithTypeWidening"
 ENGINES = ("auto", "files", "autoloader")
 
 
@@ -48,14 +53,10 @@ class SourceConfig:
     on_file_change: str = "reingest"
     engine: str = "auto"
 
-
-@dataclass(frozen=True)
-class SparkSettings:
-    """Settings used only when lakehouse builds the session itself (local runs)."""
-
-    master: str = "local[*]"
-    app_name: str = "lakehouse"
-    conf: dict[str, str] = field(default_factory=dict)
+    @property
+    def adds_columns(self) -> bool:
+        """Whether new columns are added to the bronze table (``schema_evolution``)."""
+        return self.schema_evolution in ADDS_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class PipelineConfig:
     derived: tuple[DerivedSpec, ...] = ()
     node: Node | None = field(default=None, repr=False, compare=False)
     """The merged YAML tree, located: where each setting came from (file and key path)."""
+    run_lock: RunLockSettings = field(default_factory=RunLockSettings)
 
     def dataset(self, name: str) -> DatasetConfig:
         if name not in self.datasets:
@@ -122,6 +124,18 @@ _SOURCE_KEYS = frozenset(
 )
 
 
+def _evolution_mode(source: Node) -> str:
+    node = source.child("schema_evolution")
+    if node.value == TYPE_WIDENING:
+        raise node.error(
+            "type widening is not supported: Delta's change data feed (how silver reads bronze) "
+            "refuses the versions written before a column was widened; a file with a wider type "
+            "is set aside naming the column and both types",
+            expected=f"one of {', '.join(EVOLUTION_MODES)}",
+        )
+    return str(source.get_str("schema_evolution", "addNewColumns", choices=EVOLUTION_MODES))
+
+
 def parse_source(node: Node, landing: str, dataset: str) -> SourceConfig:
     node.check_keys(_SOURCE_KEYS)
     path = check_relative(node.child("path"), node.get_str("path", dataset), reads_only=True)
@@ -130,16 +144,31 @@ def parse_source(node: Node, landing: str, dataset: str) -> SourceConfig:
         path=join_path(landing, path),
         options=node.get_scalar_map("options", {}),
         schema=node.get_str("schema", "contract", choices=("contract", "infer")),
-        schema_evolution=node.get_str("schema_evolution", "addNewColumns", choices=EVOLUTION_MODES),
+        schema_evolution=_evolution_mode(node),
         max_files_per_batch=node.get_int("max_files_per_batch", 1000, minimum=1),
         pattern=node.get_str("pattern", None),
         on_bad_file=node.get_str("on_bad_file", "rescue", choices=("rescue", "fail")),
-        on_file_change=node.get_str("on_file_change", "reingest", choices=("reingest", "fail")),
+        on_file_change=node.get_str("on_file_change", "reingest", choices=("reingest", "ignore", "fail")),
         engine=node.get_str("engine", "auto", choices=ENGINES),
     )
 
 
 _DATASET_KEYS = frozenset({"source", "contract", "gold", "description", "paths"})
+
+
+def _check_drift_policy(node: Node, source: SourceConfig, contract: Contract) -> None:
+    """``on_new_columns: evolve`` carries bronze's new columns on: bronze must add them."""
+    if contract.on_new_columns == "evolve" and not source.adds_columns:
+        raise (
+            node.child("contract")
+            .child("on_new_columns")
+            .error(
+                f"on_new_columns: evolve needs bronze to add new columns, but source.schema_evolution "
+                f"is {source.schema_evolution} (new columns never reach bronze as columns)",
+                found="evolve",
+                expected=f"schema_evolution {' or '.join(ADDS_COLUMNS)}, or another on_new_columns",
+            )
+        )
 
 
 def parse_dataset(name: str, node: Node, storage: StorageConfig) -> DatasetConfig:
@@ -158,6 +187,8 @@ def parse_dataset(name: str, node: Node, storage: StorageConfig) -> DatasetConfi
                 expected="a contract, or schema: infer",
             )
         )
+    if contract is not None:
+        _check_drift_policy(node, source, contract)
     gold = parse_gold(node.child("gold"), name) if node.has("gold") else None
     if gold is not None and contract is None:
         raise node.child("gold").error(
@@ -205,7 +236,7 @@ def dataset_locations(dataset: DatasetConfig, node: Node, storage: StorageConfig
     return found
 
 
-_TOP_KEYS = frozenset({"pipeline", "description", "storage", "spark", "datasets", "derived"})
+_TOP_KEYS = frozenset({"pipeline", "description", "storage", "spark", "run_lock", "datasets", "derived"})
 _PIPELINE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -254,14 +285,7 @@ def build_pipeline(tree: dict[str, object], origins: Origins, env: str | None, f
     top.check_keys(_TOP_KEYS)
     name = pipeline_name(top)
     storage = parse_storage(top.child("storage"))
-    spark_node = top.child("spark")
-    if not spark_node.missing:
-        spark_node.check_keys(frozenset({"master", "app_name", "conf"}))
-    spark = SparkSettings(
-        master=spark_node.get_str("master", "local[*]"),
-        app_name=spark_node.get_str("app_name", "lakehouse"),
-        conf=spark_node.get_scalar_map("conf", {}),
-    )
+    spark = parse_spark(top.child("spark"))
     datasets_node = top.child("datasets")
     if datasets_node.missing:
         raise datasets_node.error("is required", found=None, expected="a mapping of datasets")
@@ -297,6 +321,7 @@ def build_pipeline(tree: dict[str, object], origins: Origins, env: str | None, f
         datasets=datasets,
         derived=tuple(derived),
         node=top,
+        run_lock=parse_run_lock(top.child("run_lock")),
     )
 
 

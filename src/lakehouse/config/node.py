@@ -9,13 +9,25 @@ turn them into frozen dataclasses; nothing downstream touches raw dicts.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from lakehouse.errors import ConfigError
 
 MISSING: Any = object()
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(text: object) -> timedelta:
+    """``"30s"``, ``"10m"``, ``"2h"``, ``"1d"`` -> a timedelta (ValueError otherwise)."""
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(f"not a duration: {text!r}")
+    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
 
 
 @dataclass
@@ -144,6 +156,19 @@ class Node:
         if not low <= node.value <= high:
             raise node.error("is out of range", expected=f"a number between {minimum} and {maximum}")
         return float(node.value)
+
+    def get_seconds(self, key: str, default: Any = MISSING) -> Any:
+        """A duration written ``30s``, ``10m``, ``2h`` or ``1d`` (a bare number: seconds), in seconds."""
+        node = self._get(key, default)
+        if node.missing:
+            return default
+        value = node.value
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+            return float(value)
+        try:
+            return parse_duration(value).total_seconds()
+        except ValueError:
+            raise node.error("is not a duration", expected="a duration such as 30s, 10m, 2h or 1d") from None
 
     def get_bool(self, key: str, default: Any = MISSING) -> Any:
         node = self._get(key, default)

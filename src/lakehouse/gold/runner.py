@@ -111,12 +111,16 @@ def publish(
         inc.before = {t: delta.table_version(spark, t) for t in target.tables()}
         state.plan(inc)
     result.details["versions_read"] = {dataset.silver_path: [inc.start, inc.end]}
+    evolve = dataset.contract is not None and dataset.contract.on_new_columns == "evolve"
     try:
         batch, rows = read_range(spark, dataset.silver_path, inc)
         if rows:
             txn = (state.app_id(GOLD), inc.end)
             add_outcome(
-                result, publish_batch(spark, batch, spec, target, ctx, rows, txn=txn, before=inc.before)
+                result,
+                publish_batch(
+                    spark, batch, spec, target, ctx, rows, txn=txn, before=inc.before, add_columns=evolve
+                ),
             )
     except Exception as exc:
         error = as_lakehouse_error(exc, dataset.name)

@@ -129,13 +129,15 @@ def publish_batch(
     *,
     txn: tuple[str, int] | None = None,
     before: dict[str, int | None] | None = None,
+    add_columns: bool = False,
 ) -> BatchOutcome:
     """Stage, audit and publish one batch; raise QualityError (gold untouched) on a tripped rule.
 
     ``rows_read`` is the batch's size when the caller knows it (from the input's commits);
     otherwise it is counted (only when transforms can change the row count). ``txn`` makes
     the append and quarantine writes idempotent; ``before`` holds the tables' versions before
-    the batch (its commits are the ones after, replay included). Counts come from the
+    the batch (its commits are the ones after, replay included); ``add_columns`` adds the
+    batch's columns the gold table lacks (``on_new_columns: evolve``). Counts come from the
     expectations' one aggregate and from the commits.
     """
     before = before if before is not None else {t: delta.table_version(spark, t) for t in target.tables()}
@@ -165,6 +167,8 @@ def publish_batch(
         n_dropped = delta.metrics_of(done, "numOutputRows")
         outcome.rows_dropped += n_dropped
     if rows_staged - n_dropped > 0:
+        if add_columns:  # the contract evolves: silver's new columns become gold's
+            delta.add_missing_columns(spark, target.path, kept)
         if spec.cdc is not None:
             outcome.cdc = _write_changes(spark, kept, spec, target, ctx, txn, before)
         else:

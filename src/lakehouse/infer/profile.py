@@ -20,7 +20,7 @@ from pyspark.sql import functions as F  # noqa: N812
 
 from lakehouse.bronze import writer
 from lakehouse.bronze.listing import list_landing
-from lakehouse.bronze.readers import inspect_files
+from lakehouse.bronze.sniff import inspect_files
 from lakehouse.config.contract import ColumnSpec
 from lakehouse.config.names import quote
 from lakehouse.constants import METADATA_COLUMNS as METADATA

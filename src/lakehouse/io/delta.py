@@ -191,15 +191,31 @@ def read_inserts(spark: SparkSession, table: str, start: int, end: int) -> DataF
     return df.where("_change_type = 'insert'").drop(*CDF_COLUMNS)
 
 
+def properties(spark: SparkSession, table: str) -> dict[str, str]:
+    """The table's properties (``SHOW TBLPROPERTIES``)."""
+    return {str(r[0]): str(r[1]) for r in spark.sql(f"SHOW TBLPROPERTIES {ident(table)}").collect()}
+
+
 def change_feed_enabled(spark: SparkSession, table: str) -> bool:
     """Whether the table records its changes (``delta.enableChangeDataFeed``)."""
-    rows = spark.sql(f"SHOW TBLPROPERTIES {ident(table)}").collect()
-    return any(r[0] == CDF_PROPERTY and str(r[1]).lower() == "true" for r in rows)
+    return properties(spark, table).get(CDF_PROPERTY, "").lower() == "true"
 
 
 def enable_change_feed(spark: SparkSession, table: str) -> None:
     """Turn on the change data feed of an existing table (from its next version on)."""
     spark.sql(f"ALTER TABLE {ident(table)} SET TBLPROPERTIES ({CDF_PROPERTY} = true)")
+
+
+def add_missing_columns(spark: SparkSession, table: str, df: DataFrame) -> list[str]:
+    """Add to an existing table, as nullable columns, the columns of ``df`` it lacks."""
+    if not table_exists(spark, table):
+        return []
+    present = {c.lower() for c in read_table(spark, table).columns}
+    new = [f for f in df.schema.fields if f.name.lower() not in present]
+    if new:
+        listed = ", ".join(f"{quote(f.name)} {f.dataType.simpleString()}" for f in new)
+        spark.sql(f"ALTER TABLE {ident(table)} ADD COLUMNS ({listed})")
+    return [f.name for f in new]
 
 
 def append(

@@ -14,6 +14,7 @@ import bz2
 import gzip
 import os
 import re
+import stat
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -79,11 +80,16 @@ def exists(spark: SparkSession, path: str) -> bool:
     return True
 
 
-def list_files(spark: SparkSession, root: str) -> list[FileEntry]:
-    """Every visible file under ``root``, recursively (hidden files and folders left out)."""
+def list_files(spark: SparkSession, root: str, skipped: dict[str, str] | None = None) -> list[FileEntry]:
+    """Every visible file under ``root``, recursively (hidden files and folders left out).
+
+    Locally, an entry that is not a readable file or folder (a dangling link, a FIFO, an
+    entry gone before it could be looked at, a subfolder that cannot be listed) is left out
+    and, when ``skipped`` is given, recorded there with the reason; otherwise it is ignored.
+    """
     local = local_path(root)
     if local is not None:
-        return _scan(local)
+        return _scan(local, skipped if skipped is not None else {})
     from pyspark.sql import functions as F  # noqa: N812
 
     rows = (
@@ -102,19 +108,44 @@ def list_files(spark: SparkSession, root: str) -> list[FileEntry]:
     return out
 
 
-def _scan(base: str) -> list[FileEntry]:
+def _look(entry: os.DirEntry[str]) -> tuple[os.stat_result | None, str | None]:
+    """An entry's status (links followed), or why it is neither a regular file nor a folder."""
+    try:
+        info = entry.stat()
+    except FileNotFoundError:
+        return None, "a dangling symbolic link" if entry.is_symlink() else "gone before it could be read"
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or type(exc).__name__})"
+    if not (stat.S_ISDIR(info.st_mode) or stat.S_ISREG(info.st_mode)):
+        return None, "not a regular file (a FIFO, socket or device)"
+    return info, None
+
+
+def _scan(base: str, skipped: dict[str, str] | None = None) -> list[FileEntry]:
+    """Regular files under ``base``; other entries go to ``skipped`` (path -> why), never opened."""
     out: list[FileEntry] = []
-    folders = [base.rstrip("/") or "/"]
+    root = base.rstrip("/") or "/"
+    folders = [root]
     while folders:
         folder = folders.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if hidden(entry.name):
-                    continue
-                if entry.is_dir():
-                    folders.append(entry.path)
-                    continue
-                info = entry.stat()
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            if folder == root or skipped is None:
+                raise
+            skipped[spark_path(folder)] = f"folder cannot be listed ({exc.strerror or type(exc).__name__})"
+            continue
+        for entry in entries:
+            if hidden(entry.name):
+                continue
+            info, problem = _look(entry)
+            if info is None:
+                if skipped is not None:
+                    skipped[spark_path(entry.path)] = str(problem)
+            elif stat.S_ISDIR(info.st_mode):
+                folders.append(entry.path)
+            else:
                 out.append(FileEntry(spark_path(entry.path), info.st_size, info.st_mtime_ns // 1_000_000))
     return out
 

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 STATE = "state.json"
+# How ``lakehouse forget`` marks its DELETE commits (see lakehouse.forget): the table property
+# ``lakehouse.erasure.v<version>``, and where the session allows it this userMetadata prefix.
+ERASURE_MARKER = "lakehouse-forget"
+ERASURE_PROPERTY = "lakehouse.erasure.v"
 # Operations that only add rows: what an append-only input may contain.
 APPEND_OPERATIONS = frozenset(
     {"WRITE", "CREATE TABLE AS SELECT", "REPLACE TABLE AS SELECT", "CREATE OR REPLACE TABLE AS SELECT",
@@ -109,14 +113,30 @@ def input_commits(spark: SparkSession, upstream: str, increment: Increment) -> l
     commits = [
         c for c in delta.history(spark, upstream, since=increment.start - 1) if c.version <= increment.end
     ]
+    erasures: set[int] | None = None
     for commit in commits:
         op = commit.operation or ""
+        if op == "DELETE":
+            if erasures is None:
+                erasures = erasure_versions(spark, upstream)
+            if commit.version in erasures or (commit.user_metadata or "").startswith(ERASURE_MARKER):
+                continue  # lakehouse forget: the rows are erased from the later layers too
         if op not in APPEND_OPERATIONS and op not in NO_DATA_OPERATIONS:
             raise ContractError(
                 f"{upstream} version {commit.version} is a {op}: the layers after bronze read their "
                 "input as append-only (rows changed or deleted in place are not passed on)"
             )
     return commits
+
+
+def erasure_versions(spark: SparkSession, table: str) -> set[int]:
+    """The versions ``lakehouse forget`` marked as its erasures (table properties)."""
+    found = set()
+    for key, _ in delta.properties(spark, table).items():
+        suffix = key[len(ERASURE_PROPERTY) :] if key.startswith(ERASURE_PROPERTY) else ""
+        if suffix.isdigit():
+            found.add(int(suffix))
+    return found
 
 
 def rows_in(commits: list[delta.Commit]) -> int:
@@ -134,6 +154,14 @@ def read_range(spark: SparkSession, upstream: str, increment: Increment) -> tupl
     if increment.start == 0:
         return delta.read_table(spark, upstream, increment.end), rows
     return delta.read_inserts(spark, upstream, increment.start, increment.end), rows
+
+
+def range_metadata(
+    spark: SparkSession, upstream: str, increment: Increment, key: str
+) -> list[dict[str, Any]]:
+    """The ``key`` objects of the range's commits' ``userMetadata`` (commits without one left out)."""
+    found = [delta.parse_metadata(c, key) for c in input_commits(spark, upstream, increment)]
+    return [f for f in found if f is not None]
 
 
 def ensure_change_feed(spark: SparkSession, upstream: str) -> None:

@@ -20,9 +20,12 @@ from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as F  # noqa: N812
 
+from lakehouse.constants import RESCUED_DATA
 from lakehouse.errors import ContractError
 from lakehouse.io import delta
 from lakehouse.io.increments import Increment, commits_since
+from lakehouse.silver.checks import extra_fields
+from lakehouse.silver.drift import evolved
 from lakehouse.silver.route import route
 from lakehouse.transforms.quarantine import REASONS
 
@@ -42,6 +45,7 @@ class Totals:
     held_back: int = 0
     skipped_writes: int = 0
     batches: int = 0
+    extra_fields_kept: int = 0
     reasons: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def top_reasons(self, n: int | None = 3) -> list[dict[str, object]]:
@@ -58,6 +62,7 @@ class BatchPlan:
     run_id: str
     salt: str | None
     app_id: str
+    drift: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
 
 def _append(
@@ -67,7 +72,8 @@ def _append(
     before = inc.before.get(table)
     done = commits_since(spark, table, before)
     if not done:
-        delta.append(spark, df, table, txn=(plan.app_id, inc.end), change_feed=True)
+        merge = True if evolved(plan.drift, plan.dataset.contract) else None  # type: ignore[arg-type]
+        delta.append(spark, df, table, txn=(plan.app_id, inc.end), change_feed=True, merge_schema=merge)
         done = commits_since(spark, table, before)
     else:  # a replay: Delta would skip this txnVersion anyway
         totals.skipped_writes += 1
@@ -104,7 +110,10 @@ def run_increment(
     ds = plan.dataset
     if not read:  # versions without new rows (table properties, compaction): nothing to write
         return
-    routed = route(bronze, contract, run_id=plan.run_id, salt=plan.salt)
+    routed = route(bronze, contract, run_id=plan.run_id, salt=plan.salt, drift=plan.drift)
+    if contract.on_extra_fields == "ignore":  # kept in silver, counted: one aggregate
+        kept = extra_fields(F.col(RESCUED_DATA)) & (F.size(REASONS) == 0)
+        totals.extra_fields_kept += routed.checked.where(kept).count()
     totals.batches += 1
     totals.read += read
     quarantined = _append(spark, routed.rejected, ds.quarantine_path, plan, inc, totals)

@@ -22,7 +22,7 @@ from pyspark.sql import functions as F  # noqa: N812
 
 from lakehouse.config.column_rules import COLUMN_RULES
 from lakehouse.config.names import quote
-from lakehouse.constants import INGESTED_AT, RESCUED_DATA, SOURCE_FILE
+from lakehouse.constants import EXTRA_FIELDS, INGESTED_AT, RESCUED_DATA, SOURCE_FILE
 from lakehouse.transforms.conform import RAW, cast_failed
 from lakehouse.transforms.quarantine import REASON_TYPE, REASONS, reason
 
@@ -65,17 +65,47 @@ def column_failures(spec: ColumnSpec, contract: Contract) -> list[Column]:
     return failures + _rule_failures(spec, raw)
 
 
-def with_reasons(df: DataFrame, contract: Contract, *, rescued_policy: str | None = None) -> DataFrame:
-    """Add ``_reasons`` (one select for all rules); ``rescued_policy='quarantine'`` adds one."""
-    failures = [f for spec in contract.columns for f in column_failures(spec, contract)]
+EXTRA_FIELDS_MESSAGE = (
+    "row has more fields than its header (or the contract); the record's text is in the value"
+)
+
+
+def extra_fields(rescued: Column) -> Column:
+    """Whether bronze rescued the row for having more csv fields than its header."""
+    return F.get_json_object(rescued, f"$.{EXTRA_FIELDS}").isNotNull()
+
+
+def _only_extra_fields(rescued: Column) -> Column:
+    # Nothing else rescued: one error (no "; " join) and only _file, _error, _raw, _extra_fields.
+    error = F.coalesce(F.get_json_object(rescued, "$._error"), F.lit(""))
+    return extra_fields(rescued) & ~error.contains("; ") & (F.size(F.json_object_keys(rescued)) <= 4)
+
+
+def rescued_failures(contract: Contract, rescued_policy: str | None = None) -> list[Column]:
+    """Reasons from ``_rescued_data``: ``extra_fields`` (``on_extra_fields: quarantine``) and
+    ``rescued_data`` for anything else bronze rescued (``rescued_data: quarantine``)."""
+    rescued = F.col(RESCUED_DATA)
+    failures = []
+    if contract.on_extra_fields == "quarantine":
+        failures.append(
+            F.when(extra_fields(rescued), reason(RESCUED_DATA, "extra_fields", rescued, EXTRA_FIELDS_MESSAGE))
+        )
     if (rescued_policy or contract.rescued_data) == "quarantine":
-        rescued = F.col(RESCUED_DATA)
         failures.append(
             F.when(
-                rescued.isNotNull(),
+                rescued.isNotNull() & ~F.coalesce(_only_extra_fields(rescued), F.lit(False)),
                 reason(RESCUED_DATA, "rescued_data", rescued, "row has values that did not fit the schema"),
             )
         )
+    return failures
+
+
+def with_reasons(
+    df: DataFrame, contract: Contract, *, rescued_policy: str | None = None, extra: list[Column] | None = None
+) -> DataFrame:
+    """Add ``_reasons`` (one select for all rules), rescued data and ``extra`` reasons included."""
+    failures = [f for spec in contract.columns for f in column_failures(spec, contract)]
+    failures += rescued_failures(contract, rescued_policy) + (extra or [])
     found = F.filter(F.array(*failures), lambda r: r.isNotNull())
     return df.select("*", found.cast(REASON_TYPE).alias(REASONS))
 

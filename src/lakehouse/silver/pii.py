@@ -13,8 +13,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F  # noqa: N812
 
 from lakehouse.config.names import quote
-from lakehouse.constants import RESCUED_DATA
-from lakehouse.transforms.conform import RAW
+from lakehouse.constants import EXTRA_FIELDS, RESCUED_DATA
+from lakehouse.transforms.conform import RAW, clean_string
 
 if TYPE_CHECKING:
     from lakehouse.config.contract import ColumnSpec, Contract
@@ -59,7 +59,7 @@ def protect_map(values: Column, contract: Contract, salt: str | None) -> Column:
 
 
 REDACTED = "***redacted: may hold PII***"
-_RESCUE_KEEP = ("_file", "_error")
+_RESCUE_KEEP = ("_file", "_error", EXTRA_FIELDS)
 
 
 def protect_rescued(values: Column, contract: Contract, salt: str | None) -> Column:
@@ -79,8 +79,11 @@ def protect_rescued(values: Column, contract: Contract, salt: str | None) -> Col
 
 
 def with_protected_raw(df: DataFrame, contract: Contract, salt: str | None) -> DataFrame:
-    """Protect PII inside ``_raw_values`` and ``_rescued_data`` (kept only for quarantine/flag)."""
-    if not _pii_columns(contract):
+    """Protect PII inside ``_raw_values`` and ``_rescued_data`` (kept only for quarantine/flag).
+
+    Nothing to do when bronze protected them already (``pii: {at: bronze}``).
+    """
+    if not _pii_columns(contract) or contract.pii_at == "bronze":
         return df
     rescued = F.from_json(F.col(RESCUED_DATA), "map<string,string>")
     safe_rescued = F.when(rescued.isNotNull(), F.to_json(protect_rescued(rescued, contract, salt)))
@@ -93,11 +96,35 @@ def with_protected_raw(df: DataFrame, contract: Contract, salt: str | None) -> D
     )
 
 
-def silver_column(spec: ColumnSpec, salt: str | None) -> Column | None:
-    """The silver output column of ``spec`` (None when ``pii: drop``)."""
+def silver_column(spec: ColumnSpec, salt: str | None, protected: bool = False) -> Column | None:
+    """The silver output column of ``spec`` (None when ``pii: drop``); ``protected``: bronze
+    protected it already."""
     value = F.col(quote(spec.name))
     if spec.pii == "drop":
         return None
-    if spec.pii in ("hash", "mask"):
+    if spec.pii in ("hash", "mask") and not protected:
         return protect(value, spec, salt).alias(spec.name)
     return value.alias(spec.name)
+
+
+def protect_bronze(df: DataFrame, contract: Contract, salt: str | None) -> DataFrame:
+    """Bronze rows with PII columns (by source name) protected, for ``pii: {at: bronze}``.
+
+    A value is protected as silver would see it (trimmed, a null token is NULL), so its hash is
+    the one silver would compute. ``drop`` columns become NULL, and ``_rescued_data`` keeps
+    only known non-PII values (the raw text of a malformed row may hold PII, so it is redacted
+    as silver would).
+    """
+    present = {c.lower(): c for c in df.columns}
+    changes: dict[str, Column] = {}
+    for spec in _pii_columns(contract):
+        name = present.get(spec.source_name.lower())
+        if name is not None:
+            # The value silver would see (trimmed, null tokens as NULL), so the hash is the same.
+            value = clean_string(F.col(quote(name)), contract.null_tokens, contract.trim)
+            changes[name] = protect(value, spec, salt)
+    if RESCUED_DATA in df.columns:
+        rescued = F.from_json(F.col(RESCUED_DATA), "map<string,string>")
+        safe = F.when(rescued.isNotNull(), F.to_json(protect_rescued(rescued, contract, salt)))
+        changes[RESCUED_DATA] = F.when(F.col(RESCUED_DATA).isNotNull(), F.coalesce(safe, F.lit(REDACTED)))
+    return df.withColumns(changes) if changes else df

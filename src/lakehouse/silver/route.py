@@ -16,9 +16,10 @@ from pyspark.sql import functions as F  # noqa: N812
 
 from lakehouse.constants import INGESTED_AT, RESCUED_DATA, RUN_ID, SOURCE_FILE
 from lakehouse.silver.checks import with_duplicate_keys, with_reasons
+from lakehouse.silver.drift import Drift, evolved, failures
 from lakehouse.silver.pii import silver_column, with_protected_raw
 from lakehouse.transforms import quarantine
-from lakehouse.transforms.conform import to_conformed
+from lakehouse.transforms.conform import RAW, to_conformed
 
 if TYPE_CHECKING:
     from lakehouse.config.contract import Contract
@@ -34,31 +35,41 @@ class Routed:
     rejected: DataFrame
 
 
-def checked_rows(bronze: DataFrame, contract: Contract, salt: str | None) -> DataFrame:
-    """Bronze rows conformed, PII-protected in their raw values, with ``_reasons``."""
+def checked_rows(
+    bronze: DataFrame, contract: Contract, salt: str | None, drift: Drift | None = None
+) -> DataFrame:
+    """Bronze rows conformed, PII-protected in their raw values, with ``_reasons`` (drift
+    reasons for the rows of files the contract quarantines, see :mod:`lakehouse.silver.drift`)."""
     return (
         bronze.transform(to_conformed, contract)
         .transform(with_protected_raw, contract, salt)
-        .transform(with_reasons, contract)
+        .transform(with_reasons, contract, extra=failures(drift or {}, contract))
         .transform(with_duplicate_keys, contract)
     )
 
 
-def to_silver(valid: DataFrame, contract: Contract, run_id: str, salt: str | None) -> DataFrame:
-    """Contract columns (PII protected, ``drop`` removed), then the lineage columns."""
-    columns = [c for c in (silver_column(s, salt) for s in contract.columns) if c is not None]
+def to_silver(
+    valid: DataFrame, contract: Contract, run_id: str, salt: str | None, evolve: list[str] | None = None
+) -> DataFrame:
+    """Contract columns (PII protected, ``drop`` removed), new columns carried as strings
+    (``evolve``, values as landed), then the lineage columns."""
+    protected = contract.pii_at == "bronze"
+    columns = [c for c in (silver_column(s, salt, protected) for s in contract.columns) if c is not None]
+    columns += [F.col(RAW).getItem(name).alias(name) for name in evolve or []]
     lineage = [F.col(SOURCE_FILE), F.col(INGESTED_AT), F.lit(run_id).alias(RUN_ID)]
     if contract.rescued_data == "flag":
         lineage.append(F.col(RESCUED_DATA))
     return valid.select(*columns, *lineage)
 
 
-def route(bronze: DataFrame, contract: Contract, *, run_id: str, salt: str | None) -> Routed:
+def route(
+    bronze: DataFrame, contract: Contract, *, run_id: str, salt: str | None, drift: Drift | None = None
+) -> Routed:
     """Split a bronze batch into silver rows and quarantine rows (each input row lands once)."""
-    checked = checked_rows(bronze, contract, salt)
+    checked = checked_rows(bronze, contract, salt, drift)
     valid, rejected = quarantine.split_silver(checked)
     return Routed(
         checked=checked,
-        valid=to_silver(valid, contract, run_id, salt),
+        valid=to_silver(valid, contract, run_id, salt, evolved(drift or {}, contract)),
         rejected=quarantine.silver_rows(rejected, run_id),
     )

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lakehouse.constants import SILVER
+from lakehouse.constants import DRIFT, SILVER
 from lakehouse.errors import ContractError, LakehouseError
 from lakehouse.io import delta
-from lakehouse.io.increments import RangeState, ensure_change_feed, read_range
+from lakehouse.io.increments import RangeState, ensure_change_feed, range_metadata, read_range
 from lakehouse.log import get_logger
 from lakehouse.results import LayerResult, RunContext
+from lakehouse.silver import drift as silver_drift
 from lakehouse.silver.batch import BatchPlan, Totals, run_increment
-from lakehouse.transforms.conform import drift
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -57,6 +57,7 @@ def _result(
             "batches": totals.batches,
             "rows_held_back": totals.held_back,
             "skipped_writes": totals.skipped_writes,
+            "extra_fields_kept": totals.extra_fields_kept,
         },
     )
 
@@ -88,23 +89,31 @@ def process(
             t: delta.table_version(spark, t) for t in (dataset.silver_path, dataset.quarantine_path)
         }
         state.plan(inc)
-    plan = BatchPlan(dataset, ctx.run_id, salt, state.app_id(SILVER))
+    found = silver_drift.merge(range_metadata(spark, dataset.bronze_path, inc, DRIFT))
+    plan = BatchPlan(dataset, ctx.run_id, salt, state.app_id(SILVER), found)
     try:
+        message = silver_drift.error(found, contract, dataset.name)
+        if message:
+            raise ContractError(message)
         bronze, read = read_range(spark, dataset.bronze_path, inc)
         run_increment(spark, bronze, read, inc, plan, totals)
     except LakehouseError as exc:
-        partial = _result(dataset, totals, delta.table_version(spark, dataset.silver_path), {}, failed=True)
+        version = delta.table_version(spark, dataset.silver_path)
+        partial = _result(dataset, totals, version, silver_drift.names(found), failed=True)
         raise exc.with_result(partial) from exc.__cause__
     state.commit(inc, {"run_id": ctx.run_id, "read": totals.read, "written": totals.written,
                        "quarantined": totals.quarantined})  # fmt: skip
-    found = drift(bronze.columns, contract)
-    log_drift = log.warning if any(found.values()) else log.info
+    drift = silver_drift.names(found)
+    log_drift = log.warning if any(drift.values()) else log.info
     log_drift(
         "silver drift report",
-        unknown_columns=found["unknown_columns"],
-        missing_columns=found["missing_columns"],
+        unknown_columns=drift["unknown_columns"],
+        missing_columns=drift["missing_columns"],
+        on_new_columns=contract.on_new_columns,
+        on_missing_columns=contract.on_missing_columns,
     )
-    result = _result(dataset, totals, delta.table_version(spark, dataset.silver_path), found)
+    result = _result(dataset, totals, delta.table_version(spark, dataset.silver_path), drift)
+    result.details["drift_files"] = found
     result.details["versions_read"] = {dataset.bronze_path: [inc.start, inc.end]}
     log.info(
         "silver finished",

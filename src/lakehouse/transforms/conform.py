@@ -56,6 +56,27 @@ def drift(bronze_columns: list[str], contract: Contract) -> dict[str, list[str]]
     return {"unknown_columns": unknown, "missing_columns": missing}
 
 
+def file_drift(columns_by_file: dict[str, list[str]], contract: Contract) -> dict[str, dict[str, list[str]]]:
+    """Per column, the files of a batch that bring a column the contract does not know
+    (``unknown_columns``) or lack one of its columns (``missing_columns``).
+
+    Names compare case-insensitively, as silver finds them. A renamed column shows as one
+    unknown and one missing column in the same files.
+    """
+    known = {s.lower() for s in contract.source_names}
+    unknown: dict[str, list[str]] = {}
+    missing: dict[str, list[str]] = {}
+    for path, columns in columns_by_file.items():
+        lowered = {c.lower() for c in columns}
+        for column in columns:
+            if column.lower() not in known:
+                unknown.setdefault(column, []).append(path)
+        for name in contract.source_names:
+            if name.lower() not in lowered:
+                missing.setdefault(name, []).append(path)
+    return {"unknown_columns": unknown, "missing_columns": missing}
+
+
 def _raw_map(data: list[str]) -> Column:
     if not data:
         return F.lit(None).cast("map<string,string>")

@@ -1,0 +1,255 @@
+"""One run at a time per pipeline and storage root: a lease in a Delta table beside the ledger.
+
+``<root>/_lakehouse_locks`` holds one row per pipeline and lease *epoch* (1, 2, ...): who holds
+it (run id, host, process id), when it started, until when it is valid and, once given back,
+when it was released. The holder renews the expiry every quarter of the lease duration from a
+background thread; a run that crashed stops renewing, so its lease runs out and the next run
+takes over without anyone cleaning up. A lease held by a process of the same host that no
+longer exists (killed) is taken over at once, without waiting for the expiry.
+
+Taking the lease appends the next epoch's row with ``txnAppId`` = ``lakehouse-lock:<pipeline>``
+and ``txnVersion`` = the epoch. Delta commits a given version of an app id at most once: a
+writer racing for the same epoch fails with a concurrent-transaction conflict, a later one is
+skipped as already applied. The taker then reads the epoch's row back and holds the lease only
+if the row is its own. This needs nothing but Delta's optimistic concurrency, so it works on
+any storage Delta supports (local disk, ADLS, S3), without a lock service.
+
+Expiry compares wall clocks: the holder's when it renewed and the taker's when it looks. Hosts
+must agree to well within the lease duration (NTP does).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from lakehouse.errors import PipelineBusyError
+from lakehouse.io import delta
+from lakehouse.log import get_logger
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+LOCK_SCHEMA = (
+    "pipeline string, epoch long, run_id string, host string, pid int, "
+    "started_ms long, expires_ms long, released_ms long"
+)
+# Delta's optimistic-concurrency failures (class names and error classes, Spark 3.5 and 4.x).
+_CONFLICTS = (
+    "Concurrent",
+    "CONCURRENT",
+    "ProtocolChanged",
+    "PROTOCOL_CHANGED",
+    "MetadataChanged",
+    "METADATA_CHANGED",
+)
+# Reading a table that is not there yet (Spark 3.5 and 4.x; a path or a table name).
+_ABSENT = (
+    "DELTA_MISSING_DELTA_TABLE",
+    "DELTA_TABLE_NOT_FOUND",
+    "PATH_NOT_FOUND",
+    "TABLE_OR_VIEW_NOT_FOUND",  # a table name (storage.tables): no such table yet
+    "is not a Delta table",
+)
+POLL_SECONDS = 5.0
+
+
+def now_ms() -> int:
+    """Wall-clock time in epoch milliseconds."""
+    return int(time.time() * 1000)
+
+
+def iso(ms: int) -> str:
+    """Epoch milliseconds as an ISO-8601 UTC timestamp (seconds)."""
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` is Delta telling a writer that a concurrent commit won."""
+    text = f"{type(exc).__name__}: {exc}"
+    return any(marker in text for marker in _CONFLICTS)
+
+
+@dataclass(frozen=True)
+class LeaseRow:
+    """A pipeline's lease of one epoch, as stored."""
+
+    pipeline: str
+    epoch: int
+    run_id: str
+    host: str
+    pid: int
+    started_ms: int
+    expires_ms: int
+    released_ms: int | None = None
+
+    def live(self, at_ms: int) -> bool:
+        """Held at ``at_ms``: not released and not expired."""
+        return self.released_ms is None and self.expires_ms > at_ms
+
+    def dead_here(self) -> bool:
+        """Held by a process of this host that no longer exists (killed): no need to wait."""
+        if self.host != socket.gethostname() or self.pid == os.getpid():
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:  # exists, owned by someone else
+            return False
+        return False
+
+    def describe(self) -> str:
+        """``run R, started T, host H`` for messages."""
+        return f"run {self.run_id}, started {iso(self.started_ms)}, host {self.host}"
+
+
+def current(spark: SparkSession, path: str, pipeline: str) -> LeaseRow | None:
+    """The pipeline's lease of the highest epoch, or None when it never took one."""
+    from pyspark.sql import functions as F  # noqa: N812
+
+    # Not delta.table_exists: it answers from a cached log, stale after a lost race. The read
+    # and the collect share the guard: a Spark Connect session reports a missing table only
+    # when the plan is analysed, at collect.
+    try:
+        table = delta.read_table(spark, path)
+        mine = table.where(F.col("pipeline") == F.lit(pipeline))
+        rows = mine.orderBy(F.col("epoch").desc()).limit(1).collect()
+    except Exception as exc:
+        if any(marker in str(exc) for marker in _ABSENT):
+            return None
+        raise
+    return LeaseRow(**rows[0].asDict()) if rows else None
+
+
+def _claim(spark: SparkSession, path: str, row: LeaseRow) -> None:
+    """Append ``row`` as the epoch's claim; a lost race is a conflict or a skipped write."""
+    frame = spark.createDataFrame([dataclasses.astuple(row)], LOCK_SCHEMA)
+    try:
+        delta.append(spark, frame, path, txn=(f"lakehouse-lock:{row.pipeline}", row.epoch))
+    except Exception as exc:
+        if not is_conflict(exc):
+            raise
+
+
+def _text(value: str) -> str:
+    """A SQL string literal (backslash escapes, as Spark SQL reads them)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _update(spark: SparkSession, path: str, row: LeaseRow, values: dict[str, int]) -> None:
+    """Set ``values`` on the row of this lease (SQL: works on a classic and a Connect session)."""
+    assignments = ", ".join(f"{column} = {int(value)}" for column, value in values.items())
+    statement = (
+        f"UPDATE {delta.ident(path)} SET {assignments} WHERE pipeline = {_text(row.pipeline)} "
+        f"AND epoch = {int(row.epoch)} AND run_id = {_text(row.run_id)}"
+    )
+    for attempt in range(1, 4):  # another pipeline's claim may commit meanwhile: retry
+        try:
+            spark.sql(statement)
+            return
+        except Exception as exc:
+            if attempt == 3 or not is_conflict(exc):
+                raise
+
+
+def _forget_old(spark: SparkSession, path: str, row: LeaseRow) -> None:
+    """Delete the pipeline's rows of earlier epochs (best effort: the table stays small)."""
+    try:
+        where = f"pipeline = {_text(row.pipeline)} AND epoch < {int(row.epoch)}"
+        spark.sql(f"DELETE FROM {delta.ident(path)} WHERE {where}")
+    except Exception as exc:
+        if not is_conflict(exc):
+            raise
+
+
+class RunLease:
+    """A held lease: renewed in the background until :meth:`release`."""
+
+    def __init__(self, spark: SparkSession, path: str, row: LeaseRow, duration_s: float) -> None:
+        self.spark = spark
+        self.path = path
+        self.row = row
+        self.duration_ms = int(duration_s * 1000)
+        self.lost: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._renew_loop, name="lakehouse-lease", daemon=True)
+        self._thread.start()
+
+    def _renew_loop(self) -> None:
+        log = get_logger("lakehouse.lease")
+        while not self._stop.wait(self.duration_ms / 4000):
+            try:
+                self.renew()
+            except Exception as exc:  # keep renewing; a lost lease is reported at release
+                log.warning("run lock renewal failed", error=str(exc).splitlines()[0] if str(exc) else "")
+
+    def renew(self) -> None:
+        """Push the expiry a full duration ahead; notes when another run took the lease."""
+        latest = current(self.spark, self.path, self.row.pipeline)
+        if latest is None or latest.epoch != self.row.epoch or latest.run_id != self.row.run_id:
+            taker = latest.describe() if latest is not None else "nobody"
+            self.lost = f"the run lock of pipeline {self.row.pipeline!r} was taken over ({taker})"
+            return
+        _update(self.spark, self.path, self.row, {"expires_ms": now_ms() + self.duration_ms})
+
+    def release(self) -> str | None:
+        """Stop renewing and give the lease back; returns why it was lost, if it was."""
+        self._stop.set()
+        self._thread.join()
+        if self.lost is None:
+            latest = current(self.spark, self.path, self.row.pipeline)
+            if latest is not None and latest.epoch == self.row.epoch and latest.run_id == self.row.run_id:
+                _update(self.spark, self.path, self.row, {"released_ms": now_ms()})
+            else:
+                self.lost = f"the run lock of pipeline {self.row.pipeline!r} was taken over during the run"
+        return self.lost
+
+
+def acquire(
+    spark: SparkSession, path: str, pipeline: str, run_id: str, *, duration_s: float, wait_s: float = 0.0
+) -> RunLease:
+    """Take the pipeline's lease, waiting up to ``wait_s`` seconds for a live one to end.
+
+    Raises :class:`PipelineBusyError` ("pipeline X is already running (run R, started T,
+    host H)") when another run still holds it after the wait.
+    """
+    log = get_logger("lakehouse.lease")
+    deadline = time.monotonic() + wait_s
+    announced = False
+    while True:
+        held = current(spark, path, pipeline)
+        now = now_ms()
+        gone = held is not None and held.live(now) and held.dead_here()
+        if gone and held is not None:
+            log.warning("run lock held by a process that is gone; taking it over", holder=held.describe())
+        if held is None or not held.live(now) or gone:
+            mine = LeaseRow(
+                pipeline,
+                (held.epoch if held else 0) + 1,
+                run_id,
+                socket.gethostname(),
+                os.getpid(),
+                now,
+                now + int(duration_s * 1000),
+            )
+            _claim(spark, path, mine)
+            held = current(spark, path, pipeline)
+            if held is not None and held.epoch == mine.epoch and held.run_id == run_id:
+                _forget_old(spark, path, held)
+                log.info("run lock taken", epoch=held.epoch, expires=iso(held.expires_ms))
+                return RunLease(spark, path, held, duration_s)
+        assert held is not None  # someone else holds a live lease
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise PipelineBusyError(pipeline=pipeline, holder=held.describe(), run_id=held.run_id)
+        if not announced:
+            log.info("pipeline already running; waiting", holder=held.describe(), wait_seconds=round(left))
+            announced = True
+        time.sleep(min(POLL_SECONDS, left))

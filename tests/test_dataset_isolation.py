@@ -76,6 +76,11 @@ def test_an_unexpected_error_in_one_dataset_is_one_line_and_the_others_run(
         summary.error == "readings/bronze: unexpected RuntimeError: bronze bug (cause: KeyError: 'missing')"
     )
     assert read_ledger(spark, config).where("run_id = 'run-x'").count() == 4
+    crashed = read_ledger(spark, config).where("run_id = 'run-x' AND dataset = 'readings'")
+    assert {(r.layer, r.status, r.error_class) for r in crashed.collect()} == {
+        ("bronze", "failed", "RuntimeError"),
+        ("silver", "skipped", None),
+    }
 
     assert main(["run", "--config", str(two_datasets), "--env", ""]) == 1
     err = capsys.readouterr().err

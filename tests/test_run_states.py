@@ -15,6 +15,8 @@ import pytest
 
 from lakehouse.cli import main
 from lakehouse.config import load_config
+from lakehouse.errors import PipelineBusyError
+from lakehouse.io import lease
 from lakehouse.ledger import Ledger, config_hash, library_version, read_events, read_ledger
 from lakehouse.operations import status
 from lakehouse.pipeline import run_pipeline
@@ -110,6 +112,32 @@ def test_a_running_layer_of_a_live_process_is_not_abandoned(spark, tmp_path: Pat
     summary = run_pipeline(spark, config, datasets=["readings"], layers=["bronze"], run_id="next")
     assert summary.abandoned == []
     assert _events(spark, config, "live-run") == [("readings", "bronze", "running")]
+
+
+def test_a_run_that_finds_the_pipeline_running_writes_no_event(
+    spark, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pipeline = _pipeline(tmp_path)
+    config = load_config(pipeline, None)
+    run_pipeline(spark, config, datasets=["readings"], layers=["bronze"], run_id="first")
+    held = lease.acquire(spark, config.storage.locks, "plant", "holder", duration_s=600)
+    try:
+        with pytest.raises(PipelineBusyError, match=r"^pipeline plant is already running \(run holder, "):
+            run_pipeline(spark, config, datasets=["readings"], run_id="busy", wait=0)
+        code = main(["run", "--config", str(pipeline), "--env", "", "--run-id", "busy-cli", "--wait", "0"])
+        assert code == 2
+        assert "lakehouse: pipeline plant is already running (run holder, " in capsys.readouterr().err
+    finally:
+        assert held.release() is None
+
+    # Neither locked-out run wrote a running event, nor an end state: the ledger is first's.
+    events = read_events(spark, config)
+    assert [r.run_id for r in events.select("run_id").distinct().collect()] == ["first"]
+    layers = {(e["dataset"], e["layer"]): e for e in status(spark, config)["layers"]}
+    assert (layers["readings", "bronze"]["run_id"], layers["readings", "bronze"]["status"]) == (
+        "first",
+        "succeeded",
+    )
 
 
 @pytest.mark.slow

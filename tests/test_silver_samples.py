@@ -19,7 +19,7 @@ QUARANTINED_AS = {
     "bad_timestamp": ("cast", "event_ts"),
     "out_of_range": ("max", "cpu_pct"),
     "bad_pattern": ("pattern", "device_id"),
-    "too_many_fields": ("rescued_data", "_rescued_data"),
+    "too_many_fields": ("extra_fields", "_rescued_data"),  # fields beyond the header (issue 11)
     "too_few_fields": ("rescued_data", "_rescued_data"),
     "unknown_value": ("allowed", "model"),
     "missing_key": ("not_null", "device_id"),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the tests that are not marked slow on the oldest supported Spark line (pyspark 3.5 +
+# Run the tests that are not marked slow or main_line on the oldest supported Spark line (pyspark 3.5 +
 # delta-spark 3.3, see constraints-spark35.txt) in a separate venv, .venv-spark35.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,5 +16,5 @@ mkdir -p reports
 # fetched for its own pair when given (the dev container sets LAKEHOUSE_SPARK35_JARS), else
 # lets Spark resolve them.
 export LAKEHOUSE_SPARK_JARS="${LAKEHOUSE_SPARK35_JARS:-}"
-exec "$VENV/bin/python" -m pytest tests integration_tests -m "not slow" -p no:cacheprovider \
+exec "$VENV/bin/python" -m pytest tests integration_tests -m "not slow and not main_line" -p no:cacheprovider \
   --junitxml=reports/junit-spark35.xml "$@"

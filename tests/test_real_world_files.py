@@ -331,6 +331,58 @@ def test_a_wider_integer_file_is_set_aside_and_silver_reads_on(lake: Lake) -> No
     assert summary.result("ds", "silver").rows_read == 1
 
 
+@pytest.mark.parametrize("mode", ["rescue", "none"])
+def test_under_rescue_a_value_whose_type_does_not_fit_is_rescued(lake: Lake, mode: str) -> None:
+    lake.config(fmt="parquet")
+    lake.cfg = _with_source(lake, schema_evolution=mode)
+    schema = "id string, name string, score"
+    lake.land_typed("day1.parquet", [("a1", "x", 1)], f"{schema} int")
+    lake.run()
+    text = lake.land_typed("day2.parquet", [("b1", "y", "high"), ("b2", "v", None)], f"{schema} string")
+    lake.land_typed("day3.parquet", [("c1", "z", 3)], f"{schema} int")
+    summary = lake.run("run-2")
+    details = summary.result("ds", "bronze").details
+    assert details["bad_files"] == {}
+    reason = "column 'score' is string in this file but int in the bronze table"
+    assert details["retyped_files"] == {text: reason}
+    bronze = lake.spark.read.format("delta").load(lake.cfg.dataset("ds").bronze_path)
+    assert dict(bronze.dtypes)["score"] == "int"
+    rescued = {r["id"]: (r["score"], r["_rescued_data"]) for r in lake.rows("bronze")}
+    assert rescued["b1"][0] is None and json.loads(rescued["b1"][1]) == {"_file": text, "score": "high"}
+    assert rescued["b2"] == (None, None)  # a null value has nothing to rescue
+    silver, quarantine = lake.accounted(4)
+    assert {r["id"]: r["score"] for r in silver} == {"a1": "1", "b2": None, "c1": "3"}
+    (bad,) = quarantine
+    (why,) = bad["_reasons"]
+    assert json.loads(bad["_raw"])["id"] == "b1"
+    assert (why["rule"], why["column"]) == ("rescued_data", "_rescued_data")
+    assert json.loads(why["value"]) == {"_file": text, "score": "high"}
+
+
+def test_rescue_names_every_column_that_does_not_fit_and_set_aside_names_the_first() -> None:
+    table = {"id": "string", "score": "int"}
+    files = {
+        "a.parquet": {"id": "string", "score": "int", "level": "double"},
+        "b.parquet": {"id": "int", "score": "string", "level": "string"},
+        "c.parquet": {"id": "string", "score": "bigint", "level": "double"},
+    }
+    assert verdicts.check_types(table, files) == {
+        "b.parquet": "column 'id' is int in this file but string in the bronze table",
+        "c.parquet": "column 'score' is bigint in this file but int in the bronze table",
+    }
+    assert verdicts.rescue_types(table, files) == {
+        "b.parquet": {
+            "id": ("string", "column 'id' is int in this file but string in the bronze table"),
+            "score": ("int", "column 'score' is string in this file but int in the bronze table"),
+            "level": (
+                "double",
+                "column 'level' is string in this file but double in a.parquet of the same batch",
+            ),  # noqa: E501
+        },
+        "c.parquet": {"score": ("int", "column 'score' is bigint in this file but int in the bronze table")},
+    }
+
+
 def _with_source(lake: Lake, **source: Any) -> Any:
     tree = json.loads((lake.tmp / "pipeline.yml").read_text())
     tree["datasets"]["ds"]["source"].update(source)

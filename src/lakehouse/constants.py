@@ -18,6 +18,9 @@ INGESTED_AT = "_ingested_at"
 RUN_ID = "_run_id"
 RESCUED_DATA = "_rescued_data"
 EXTRA_FIELDS = "_extra_fields"
+# Prefix of a reader column holding, as text, the value of an orc/parquet column whose type did
+# not fit the bronze table (schema_evolution rescue/none); bronze moves it into _rescued_data.
+RETYPED_PREFIX = "_retyped__"
 """Key of ``_rescued_data``: how many fields a csv row had beyond its header (or contract)."""
 DRIFT = "drift"
 """Key of a bronze commit's ``userMetadata``: the batch's unknown and missing columns by file."""

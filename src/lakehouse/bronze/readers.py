@@ -17,7 +17,7 @@ from pyspark.sql.types import StringType, StructField, StructType
 from lakehouse.bronze.sniff import has_header, option, reader_options
 from lakehouse.bronze.verdicts import fits_without_change
 from lakehouse.config.names import quote
-from lakehouse.constants import FILE_MODIFIED_AT, SOURCE_FILE
+from lakehouse.constants import FILE_MODIFIED_AT, RETYPED_PREFIX, SOURCE_FILE
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -29,6 +29,11 @@ EXTRA = "_extra"
 # Columns every reader adds besides the data: lineage, what a malformed row looked like, and
 # how many fields beyond the expected ones a csv row had.
 READER_COLUMNS = (SOURCE_FILE, FILE_MODIFIED_AT, "_error", "_raw", EXTRA)
+
+
+def is_reader_column(name: str) -> bool:
+    """Whether a column of a read frame is one a reader added (not data)."""
+    return name in READER_COLUMNS or name.startswith(RETYPED_PREFIX)
 
 
 def _metadata_cols() -> list[Column]:
@@ -139,17 +144,46 @@ def read_json(
     return df.select(*data, *_metadata_cols(), error.alias("_error"), raw.alias("_raw"), _no_extra()), keys
 
 
+def _move_retyped(df: DataFrame, retyped: dict[str, str], moved: list[str]) -> DataFrame:
+    """Each ``moved`` column as text in its own reader column (null where this group's type
+    fits); a column of ``retyped`` (column -> the type it keeps) becomes null of that type."""
+    return df.withColumns(
+        {
+            **{
+                RETYPED_PREFIX + c: (F.col(quote(c)) if c in retyped else F.lit(None)).cast("string")
+                for c in moved
+            },
+            **{c: F.lit(None).cast(t) for c, t in retyped.items()},
+        }
+    )
+
+
 def read_typed(
-    spark: SparkSession, groups: list[list[str]], source: SourceConfig, table: dict[str, str] | None
+    spark: SparkSession,
+    groups: list[list[str]],
+    source: SourceConfig,
+    table: dict[str, str] | None,
+    retyped: dict[str, dict[str, tuple[str, str]]] | None = None,
 ) -> DataFrame:
     """orc/parquet: file types kept; one read per group of files with the same schema, unioned.
 
     A column narrower than the bronze table's (``table``: an int file, a bigint column) is
-    cast to the table's type, which Delta would otherwise refuse to append.
+    cast to the table's type, which Delta would otherwise refuse to append. A column of
+    ``retyped`` (per file: column -> (the type it keeps, reason)) is null in its files, its
+    value kept as text in a ``RETYPED_PREFIX`` column for ``_rescued_data``.
     """
     reader = spark.read.format(source.format).options(**reader_options(source)).option("mergeSchema", "true")
+    retyped = retyped or {}
+    moved = sorted({c for columns in retyped.values() for c in columns})
     # Lineage is selected per read: ``_metadata`` does not resolve above a union.
-    frames = [reader.load(g).select("*", *_metadata_cols()) for g in groups]
+    frames = [
+        _move_retyped(
+            reader.load(g).select("*", *_metadata_cols()),
+            {c: t for p in g for c, (t, _) in retyped.get(p, {}).items()},
+            moved,
+        )
+        for g in groups
+    ]
     df = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
     wanted = {k.lower(): t for k, t in (table or {}).items()}
     casts = {

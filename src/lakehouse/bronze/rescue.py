@@ -6,7 +6,15 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F  # noqa: N812
 
 from lakehouse.config.names import quote
-from lakehouse.constants import EXTRA_FIELDS, FILE_MODIFIED_AT, INGESTED_AT, RESCUED_DATA, RUN_ID, SOURCE_FILE
+from lakehouse.constants import (
+    EXTRA_FIELDS,
+    FILE_MODIFIED_AT,
+    INGESTED_AT,
+    RESCUED_DATA,
+    RETYPED_PREFIX,
+    RUN_ID,
+    SOURCE_FILE,
+)
 
 
 def _q(name: str) -> Column:
@@ -28,7 +36,8 @@ def to_bronze(
     """Select ``keep`` columns and the metadata columns; ``rescue`` columns go to JSON.
 
     ``_rescued_data`` is a JSON object naming the file, holding the values of columns the
-    schema does not take (``rescue``), and the error and raw text of malformed rows; it is
+    schema does not take (``rescue``) or whose type does not fit (reader columns named
+    ``RETYPED_PREFIX`` + column, as text), and the error and raw text of malformed rows; it is
     null for clean rows. For text formats (``text``: csv, json) columns of ``keep`` that the
     batch lacks are added as null strings and values are checked for undecodable bytes.
     """
@@ -39,6 +48,8 @@ def to_bronze(
     error = F.concat_ws("; ", *errors)
     error = F.when(error != "", error)
     rescued_values = [_q(c).alias(c) for c in rescue if c in present]
+    retyped = [c for c in df.columns if c.startswith(RETYPED_PREFIX)]
+    rescued_values += [_q(c).alias(c[len(RETYPED_PREFIX) :]) for c in retyped]
     dirty = error.isNotNull()
     for col in rescued_values:
         dirty = dirty | col.isNotNull()

@@ -96,6 +96,7 @@ def ingest(
         "ignored_changed_files": [],
         "new_columns": [],
         "rescued_columns": [],
+        "retyped_files": {},
         "replayed_batch": None,
         "skipped_files": {},
         "drift": {"unknown_columns": [], "missing_columns": []},
@@ -190,7 +191,14 @@ def _set_bad(run: _Run, batch: Batch, bad: dict[str, str]) -> None:
 def _write(run: _Run, batch: Batch, paths: list[str], look: Inspection) -> writer.Frame:
     # Built before the plan is written: schema drift in fail mode leaves no plan behind.
     frame = writer.build_frame(
-        run.spark, run.dataset, paths, look.headers, run.ctx.run_id, salt=run.salt, types=look.types
+        run.spark,
+        run.dataset,
+        paths,
+        look.headers,
+        run.ctx.run_id,
+        salt=run.salt,
+        types=look.types,
+        retyped=look.retyped,
     )
     run.ckpt.plan(batch)
     if frame.df is not None:
@@ -228,6 +236,14 @@ def _drift(run: _Run, frame: writer.Frame) -> dict[str, dict[str, list[str]]] | 
     return found if any(found.values()) else None
 
 
+def _note_retyped(run: _Run, retyped: dict[str, dict[str, tuple[str, str]]]) -> None:
+    """Files loaded with columns whose type did not fit (their values rescued): logged, listed."""
+    for path, columns in retyped.items():
+        reasons = "; ".join(reason for _, reason in columns.values())
+        run.log.warning("column type does not fit; values moved to _rescued_data", file=path, reason=reasons)
+        run.result.details["retyped_files"][path] = reasons
+
+
 def _run_batch(run: _Run, batch: Batch) -> None:
     dataset, log = run.dataset, run.log
     positional = dataset.contract.source_names if dataset.contract is not None else ()
@@ -235,6 +251,7 @@ def _run_batch(run: _Run, batch: Batch) -> None:
     table = writer.table_types(run.spark, dataset.bronze_path) if typed else None
     look = inspect_files(run.spark, batch.files, dataset.source, tuple(positional), table)
     _set_bad(run, batch, look.bad)
+    _note_retyped(run, look.retyped)
     before = delta.table_version(run.spark, dataset.bronze_path)
     paths = [f[0] for f in batch.files if f[0] not in look.empty]
     try:

@@ -45,6 +45,8 @@ class Inspection:
     empty: set[str] = field(default_factory=set)
     bad: dict[str, str] = field(default_factory=dict)
     types: dict[str, dict[str, str]] = field(default_factory=dict)  # orc/parquet: column -> type
+    # orc/parquet under schema_evolution rescue/none: column -> (type it keeps, reason)
+    retyped: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
 
 
 def option(source: SourceConfig, *names: str, default: str | None = None) -> str | None:
@@ -122,7 +124,10 @@ def _typed(
             found.bad[path] = f"unreadable: {first_line(exc)}"
             continue
         found.types[path] = {f.name: f.dataType.simpleString() for f in schema.fields}
-    found.bad.update(verdicts.check_types(table, found.types))
+    if source.schema_evolution in ("rescue", "none"):
+        found.retyped = verdicts.rescue_types(table, found.types)
+    else:
+        found.bad.update(verdicts.check_types(table, found.types))
     for path in found.bad:
         found.types.pop(path, None)
     return found
@@ -143,7 +148,8 @@ def inspect_files(
     parse of the first record. Headerless csv columns take the ``positional`` names (the
     contract's) when given, else Spark's ``_c<i>``. orc and parquet files have their schema
     read (the footer) and compared with ``table`` (the bronze table's column types) and with
-    each other: a file whose types do not fit is set aside, naming the column and both types.
+    each other: a file whose types do not fit is set aside, naming the column and both types
+    (with ``schema_evolution: rescue`` or ``none`` it loads, those columns' values rescued).
     """
     if source.format in ("orc", "parquet"):
         return _typed(spark, files, source, table)

@@ -151,6 +151,36 @@ def _atomic(type_name: str) -> bool:
     return "<" not in type_name
 
 
+def _conflicts(
+    table: dict[str, str] | None, files: dict[str, dict[str, str]], *, loaded: bool
+) -> dict[str, list[tuple[str, str, str]]]:
+    """Per file (in batch order) its columns whose type does not fit: (column, type it takes,
+    reason). ``loaded``: a file with conflicts still loads (its other columns' types count for
+    the files after it); otherwise it is set aside and only its first conflict is named."""
+    known = {k.lower(): (t, "the bronze table") for k, t in (table or {}).items()}
+    found: dict[str, list[tuple[str, str, str]]] = {}
+    for path, columns in files.items():
+        name = path.rstrip("/").rsplit("/", 1)[-1]
+        seen: dict[str, tuple[str, str]] = {}
+        bad: list[tuple[str, str, str]] = []
+        for column, file_type in columns.items():
+            entry = known.get(column.lower())
+            if entry is None:
+                seen[column.lower()] = (file_type, f"{name} of the same batch")
+                continue
+            known_type, where = entry
+            if not (_atomic(file_type) and _atomic(known_type)) or fits_without_change(file_type, known_type):
+                continue
+            bad.append((column, known_type, type_change(column, file_type, known_type, where)))
+            if not loaded:
+                break
+        if bad:
+            found[path] = bad
+        if loaded or not bad:
+            known.update(seen)
+    return found
+
+
 def check_types(
     table: dict[str, str] | None,
     files: dict[str, dict[str, str]],
@@ -161,21 +191,17 @@ def check_types(
     of the batch that has it. A file fits when each of its columns has that type or one Delta
     takes as it is (a smaller integer into a larger one). Nested types are left to Delta.
     """
-    known = {k.lower(): (t, "the bronze table") for k, t in (table or {}).items()}
-    bad: dict[str, str] = {}
-    for path, columns in files.items():
-        name = path.rstrip("/").rsplit("/", 1)[-1]
-        seen: dict[str, tuple[str, str]] = {}
-        for column, file_type in columns.items():
-            entry = known.get(column.lower())
-            if entry is None:
-                seen[column.lower()] = (file_type, f"{name} of the same batch")
-                continue
-            known_type, where = entry
-            if not (_atomic(file_type) and _atomic(known_type)) or fits_without_change(file_type, known_type):
-                continue
-            bad[path] = type_change(column, file_type, known_type, where)
-            break
-        else:
-            known.update(seen)
-    return bad
+    return {path: bad[0][2] for path, bad in _conflicts(table, files, loaded=False).items()}
+
+
+def rescue_types(
+    table: dict[str, str] | None,
+    files: dict[str, dict[str, str]],
+) -> dict[str, dict[str, tuple[str, str]]]:
+    """``schema_evolution: rescue``/``none``: per file, each column whose type does not fit
+    (as :func:`check_types` judges it), with the type the column keeps and the reason. The
+    file loads; those columns' values go to ``_rescued_data`` instead."""
+    return {
+        path: {column: (known, reason) for column, known, reason in bad}
+        for path, bad in _conflicts(table, files, loaded=True).items()
+    }

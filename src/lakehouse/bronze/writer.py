@@ -65,6 +65,7 @@ def _raw_frame(
     dataset: DatasetConfig,
     known: list[str],
     types: dict[str, dict[str, str]] | None = None,
+    retyped: dict[str, dict[str, tuple[str, str]]] | None = None,
 ) -> tuple[DataFrame, list[str]]:
     source = dataset.source
     if source.format == "csv":
@@ -77,8 +78,8 @@ def _raw_frame(
     if source.format == "json":
         return readers.read_json(spark, paths, source, known)
     table = table_types(spark, dataset.bronze_path)
-    df = readers.read_typed(spark, _by_schema(paths, types or {}), source, table)
-    return df, [c for c in df.columns if c not in readers.READER_COLUMNS]
+    df = readers.read_typed(spark, _by_schema(paths, types or {}), source, table, retyped or {})
+    return df, [c for c in df.columns if not readers.is_reader_column(c)]
 
 
 def _by_schema(paths: list[str], types: dict[str, dict[str, str]]) -> list[list[str]]:
@@ -105,6 +106,7 @@ def build_frame(
     run_id: str,
     salt: str | None = None,
     types: dict[str, dict[str, str]] | None = None,
+    retyped: dict[str, dict[str, tuple[str, str]]] | None = None,
 ) -> Frame:
     """Read ``paths`` and shape them as bronze rows, applying the schema-evolution mode.
 
@@ -113,13 +115,15 @@ def build_frame(
 
     Raises :class:`SchemaDriftError` (naming a file and the new columns) in
     ``failOnNewColumns`` mode; ``rescue`` and ``none`` move unknown columns into
-    ``_rescued_data`` (``none`` never drops values silently either).
+    ``_rescued_data`` (``none`` never drops values silently either). In those modes the
+    orc/parquet columns of ``retyped`` (per file, a column whose type does not fit) are null
+    and their values are in ``_rescued_data`` under the column's name.
     """
     if not paths:
         return Frame(None)
     source = dataset.source
     known = _known(dataset, table_columns(spark, dataset.bronze_path))
-    raw, found = _raw_frame(spark, paths, headers, dataset, known or [], types)
+    raw, found = _raw_frame(spark, paths, headers, dataset, known or [], types, retyped)
     new = [c for c in found if known is not None and c not in known]
     if new and source.schema_evolution == "failOnNewColumns":
         raise SchemaDriftError(dataset=dataset.name, file=_file_with(raw, new[0], headers), new_columns=new)

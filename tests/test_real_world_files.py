@@ -377,7 +377,7 @@ def test_rescue_names_every_column_that_does_not_fit_and_set_aside_names_the_fir
             "level": (
                 "double",
                 "column 'level' is string in this file but double in a.parquet of the same batch",
-            ),  # noqa: E501
+            ),
         },
         "c.parquet": {"score": ("int", "column 'score' is bigint in this file but int in the bronze table")},
     }

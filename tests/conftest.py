@@ -6,7 +6,8 @@ from __future__ import annotations
 import gzip
 import json
 import os
-from collections.abc import Iterator
+import textwrap
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +122,74 @@ class BronzeKit:
 def bronze_kit(spark: Any, tmp_path: Path) -> BronzeKit:
     """The bronze harness of this test (see :class:`BronzeKit`)."""
     return BronzeKit(spark, tmp_path)
+
+
+@pytest.fixture()
+def plant(tmp_path: Path) -> Callable[..., Path]:
+    """Write the two-dataset ``plant`` pipeline under tmp_path and return its file.
+
+    ``readings`` lands one csv of three rows, one with a value that is not a double (s-2);
+    ``alarms`` has no landing folder, so its bronze fails. ``gold`` is YAML added under
+    ``readings`` (indented as a dataset key).
+    """
+
+    def write(gold: str = "") -> Path:
+        landing = tmp_path / "landing"
+        (landing / "readings").mkdir(parents=True)
+        (landing / "readings" / "r1.csv").write_text("sensor,value\ns-1,1.5\ns-2,abc\ns-3,2.5\n")
+        path = tmp_path / "conf" / "pipelines" / "p.yml"
+        path.parent.mkdir(parents=True)
+        path.write_text(
+            textwrap.dedent(f"""
+            pipeline: plant
+            storage: {{root: "{tmp_path / "lake"}", landing: "{landing}"}}
+            datasets:
+              readings:
+                source: {{format: csv, path: readings, options: {{header: true}}}}
+                contract:
+                  primary_key: [sensor]
+                  columns:
+                    - {{name: sensor, type: string, nullable: false}}
+                    - {{name: value, type: double}}
+            """)
+            + textwrap.indent(textwrap.dedent(gold).lstrip("\n"), " " * 4)
+            + textwrap.indent(
+                textwrap.dedent("""
+                alarms:
+                  source: {format: json, path: alarms}
+                  contract:
+                    columns:
+                      - {name: code, type: string}
+                """).lstrip("\n"),
+                " " * 2,
+            )
+        )
+        return path
+
+    return write
+
+
+@pytest.fixture()
+def two_datasets(tmp_path: Path) -> Path:
+    """The ``plant`` pipeline with both datasets landed: readings (two csv rows), alarms (two
+    JSON lines); contracts without keys or rules."""
+    landing = tmp_path / "landing"
+    (landing / "readings").mkdir(parents=True)
+    (landing / "readings" / "r1.csv").write_text("sensor,value\ns-1,1.5\ns-2,2.5\n")
+    (landing / "alarms").mkdir()
+    (landing / "alarms" / "a1.json").write_text('{"code": "E1"}\n{"code": "E2"}\n')
+    path = tmp_path / "p.yml"
+    path.write_text(
+        textwrap.dedent(f"""
+        pipeline: plant
+        storage: {{root: "{tmp_path / "lake"}", landing: "{landing}"}}
+        datasets:
+          readings:
+            source: {{format: csv, path: readings, options: {{header: true}}}}
+            contract: {{columns: [{{name: sensor}}, {{name: value, type: double}}]}}
+          alarms:
+            source: {{format: json, path: alarms}}
+            contract: {{columns: [{{name: code}}]}}
+        """)
+    )
+    return path

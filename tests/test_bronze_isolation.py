@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -79,34 +78,11 @@ def test_dangling_link_fifo_and_vanished_file_are_skipped_and_reported(
     }
 
 
-@pytest.fixture()
-def two_datasets(tmp_path: Path) -> Path:
-    landing = tmp_path / "landing"
-    (landing / "readings").mkdir(parents=True)
-    (landing / "readings" / "r1.csv").write_text("sensor,value\ns-1,1.5\ns-2,2.5\n")
-    (landing / "readings" / "broken.csv").symlink_to(tmp_path / "deleted-target.csv")
-    (landing / "alarms").mkdir()
-    (landing / "alarms" / "a1.json").write_text('{"code": "E1"}\n{"code": "E2"}\n')
-    path = tmp_path / "p.yml"
-    path.write_text(
-        textwrap.dedent(f"""
-        pipeline: plant
-        storage: {{root: "{tmp_path / "lake"}", landing: "{landing}"}}
-        datasets:
-          readings:
-            source: {{format: csv, path: readings, options: {{header: true}}}}
-            contract: {{columns: [{{name: sensor}}, {{name: value, type: double}}]}}
-          alarms:
-            source: {{format: json, path: alarms}}
-            contract: {{columns: [{{name: code}}]}}
-        """)
-    )
-    return path
-
-
 def test_a_dangling_link_leaves_the_run_succeeding_with_the_file_reported(
     spark, two_datasets: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    landing = two_datasets.parent / "landing"
+    (landing / "readings" / "broken.csv").symlink_to(two_datasets.parent / "deleted-target.csv")
     assert main(["run", "--config", str(two_datasets), "--env", "", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["status"] == "succeeded"

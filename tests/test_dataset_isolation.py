@@ -7,7 +7,6 @@ written.
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -16,30 +15,6 @@ from lakehouse.cli import main
 from lakehouse.config import load_config
 from lakehouse.ledger import read_ledger
 from lakehouse.pipeline import run_pipeline
-
-
-@pytest.fixture()
-def two_datasets(tmp_path: Path) -> Path:
-    landing = tmp_path / "landing"
-    (landing / "readings").mkdir(parents=True)
-    (landing / "readings" / "r1.csv").write_text("sensor,value\ns-1,1.5\ns-2,2.5\n")
-    (landing / "alarms").mkdir()
-    (landing / "alarms" / "a1.json").write_text('{"code": "E1"}\n{"code": "E2"}\n')
-    path = tmp_path / "p.yml"
-    path.write_text(
-        textwrap.dedent(f"""
-        pipeline: plant
-        storage: {{root: "{tmp_path / "lake"}", landing: "{landing}"}}
-        datasets:
-          readings:
-            source: {{format: csv, path: readings, options: {{header: true}}}}
-            contract: {{columns: [{{name: sensor}}, {{name: value, type: double}}]}}
-          alarms:
-            source: {{format: json, path: alarms}}
-            contract: {{columns: [{{name: code}}]}}
-        """)
-    )
-    return path
 
 
 def test_an_unexpected_error_in_one_dataset_is_one_line_and_the_others_run(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-import textwrap
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -15,39 +15,14 @@ from lakehouse.config import load_config
 from lakehouse.ledger import Ledger, read_ledger
 from lakehouse.results import LayerResult, RunContext
 
-
-def _pipeline(tmp_path: Path) -> Path:
-    """readings (bronze, silver, gold merge) lands a file; alarms has no landing folder yet."""
-    landing = tmp_path / "landing"
-    (landing / "readings").mkdir(parents=True)
-    (landing / "readings" / "r1.csv").write_text("sensor,value\ns-1,1.5\ns-2,abc\ns-3,2.5\n")
-    path = tmp_path / "conf" / "pipelines" / "p.yml"
-    path.parent.mkdir(parents=True)
-    path.write_text(
-        textwrap.dedent(f"""
-        pipeline: plant
-        storage: {{root: "{tmp_path / "lake"}", landing: "{landing}"}}
-        datasets:
-          readings:
-            source: {{format: csv, path: readings, options: {{header: true}}}}
-            contract:
-              primary_key: [sensor]
-              columns:
-                - {{name: sensor, type: string, nullable: false}}
-                - {{name: value, type: double}}
-            gold:
-              table: readings
-              mode: merge
-              keys: [sensor]
-              expectations: [{{name: value_small, rule: "value < 2", action: warn}}]
-          alarms:
-            source: {{format: json, path: alarms}}
-            contract:
-              columns:
-                - {{name: code, type: string}}
-        """)
-    )
-    return path
+# readings gets a gold table (merge on sensor, a warn expectation that fails on one row).
+GOLD = """
+gold:
+  table: readings
+  mode: merge
+  keys: [sensor]
+  expectations: [{name: value_small, rule: "value < 2", action: warn}]
+"""
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
@@ -55,8 +30,10 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     return code, capsys.readouterr().out
 
 
-def test_status_history_and_rerun_of_the_failed_layers(spark, tmp_path: Path, capsys) -> None:
-    pipeline = _pipeline(tmp_path)
+def test_status_history_and_rerun_of_the_failed_layers(
+    spark, tmp_path: Path, plant: Callable[..., Path], capsys
+) -> None:
+    pipeline = plant(GOLD)
     conf = ["--config", str(pipeline), "--env", ""]
     code, out = _cli(capsys, "status", *conf, "--json")
     never = json.loads(out)
@@ -137,8 +114,10 @@ def _version(tmp_path: Path, table: str) -> int:
     return max(int(p.stem) for p in (tmp_path / "lake" / table / "_delta_log").glob("*.json"))
 
 
-def test_rerun_picks_up_the_layers_a_killed_run_left_running(spark, tmp_path: Path, capsys) -> None:
-    pipeline = _pipeline(tmp_path)
+def test_rerun_picks_up_the_layers_a_killed_run_left_running(
+    spark, tmp_path: Path, plant: Callable[..., Path], capsys
+) -> None:
+    pipeline = plant(GOLD)
     conf = ["--config", str(pipeline), "--env", ""]
     config = load_config(pipeline, None)
     assert _cli(capsys, "run", *conf, "--dataset", "readings", "--layer", "bronze")[0] == 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,32 +15,8 @@ from lakehouse.pipeline import run_pipeline
 
 
 @pytest.fixture()
-def pipeline_file(tmp_path: Path) -> Path:
-    landing = tmp_path / "landing"
-    (landing / "readings").mkdir(parents=True)
-    (landing / "readings" / "r1.csv").write_text("sensor,value\ns-1,1.5\ns-2,abc\ns-3,2.5\n")
-    path = tmp_path / "conf" / "pipelines" / "p.yml"
-    path.parent.mkdir(parents=True)
-    path.write_text(
-        textwrap.dedent(f"""
-        pipeline: plant
-        storage: {{root: "{tmp_path / "lake"}", landing: "{landing}"}}
-        datasets:
-          readings:
-            source: {{format: csv, path: readings, options: {{header: true}}}}
-            contract:
-              primary_key: [sensor]
-              columns:
-                - {{name: sensor, type: string, nullable: false}}
-                - {{name: value, type: double}}
-          alarms:
-            source: {{format: json, path: alarms}}
-            contract:
-              columns:
-                - {{name: code, type: string}}
-        """)
-    )
-    return path
+def pipeline_file(plant: Callable[..., Path]) -> Path:
+    return plant()
 
 
 def test_a_failing_dataset_does_not_stop_the_others_and_the_ledger_records_all(

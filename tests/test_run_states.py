@@ -6,8 +6,8 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -23,41 +23,15 @@ from lakehouse.pipeline import run_pipeline
 from lakehouse.results import LayerResult, RunContext
 
 
-def _pipeline(tmp_path: Path) -> Path:
-    landing = tmp_path / "landing"
-    (landing / "readings").mkdir(parents=True)
-    (landing / "readings" / "r1.csv").write_text("sensor,value\ns-1,1.5\ns-2,abc\ns-3,2.5\n")
-    path = tmp_path / "conf" / "pipelines" / "p.yml"
-    path.parent.mkdir(parents=True)
-    path.write_text(
-        textwrap.dedent(f"""
-        pipeline: plant
-        storage: {{root: "{tmp_path / "lake"}", landing: "{landing}"}}
-        datasets:
-          readings:
-            source: {{format: csv, path: readings, options: {{header: true}}}}
-            contract:
-              primary_key: [sensor]
-              columns:
-                - {{name: sensor, type: string, nullable: false}}
-                - {{name: value, type: double}}
-          alarms:
-            source: {{format: json, path: alarms}}
-            contract:
-              columns:
-                - {{name: code, type: string}}
-        """)
-    )
-    return path
-
-
 def _events(spark, config, run_id: str) -> list[tuple[str, str, str]]:
     rows = read_events(spark, config).where(f"run_id = '{run_id}'").orderBy("event_at").collect()
     return [(r.dataset, r.layer, r.status) for r in rows]
 
 
-def test_each_layer_records_running_then_its_end_state_with_its_own_times(spark, tmp_path: Path) -> None:
-    config = load_config(_pipeline(tmp_path), None)
+def test_each_layer_records_running_then_its_end_state_with_its_own_times(
+    spark, tmp_path: Path, plant: Callable[..., Path]
+) -> None:
+    config = load_config(plant(), None)
     summary = run_pipeline(spark, config, run_id="run-1")
     assert summary.status == "failed"  # alarms has no landing folder
 
@@ -105,8 +79,10 @@ def test_each_layer_records_running_then_its_end_state_with_its_own_times(spark,
     assert config_hash(other) != config_hash(config)
 
 
-def test_a_running_layer_of_a_live_process_is_not_abandoned(spark, tmp_path: Path) -> None:
-    config = load_config(_pipeline(tmp_path), None)
+def test_a_running_layer_of_a_live_process_is_not_abandoned(
+    spark, tmp_path: Path, plant: Callable[..., Path]
+) -> None:
+    config = load_config(plant(), None)
     live = Ledger(spark, config, RunContext("live-run", "plant"), enabled=True)
     live.started(LayerResult("readings", "bronze", status="running"))  # this process: alive
     summary = run_pipeline(spark, config, datasets=["readings"], layers=["bronze"], run_id="next")
@@ -115,9 +91,9 @@ def test_a_running_layer_of_a_live_process_is_not_abandoned(spark, tmp_path: Pat
 
 
 def test_a_run_that_finds_the_pipeline_running_writes_no_event(
-    spark, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    spark, tmp_path: Path, plant: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pipeline = _pipeline(tmp_path)
+    pipeline = plant()
     config = load_config(pipeline, None)
     run_pipeline(spark, config, datasets=["readings"], layers=["bronze"], run_id="first")
     held = lease.acquire(spark, config.storage.locks, "plant", "holder", duration_s=600)
@@ -142,9 +118,9 @@ def test_a_run_that_finds_the_pipeline_running_writes_no_event(
 
 @pytest.mark.slow
 def test_a_killed_run_stays_running_and_the_next_run_marks_it_abandoned(
-    spark, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    spark, tmp_path: Path, plant: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pipeline = _pipeline(tmp_path)
+    pipeline = plant()
     config = load_config(pipeline, None)
     log = tmp_path / "lake/_lakehouse_runs/_delta_log"
     cmd = [sys.executable, "-m", "lakehouse", "run", "--config", str(pipeline), "--env", "",
@@ -194,8 +170,10 @@ OLD_SCHEMA = (
 )
 
 
-def test_a_ledger_written_before_run_states_stays_readable(spark, tmp_path: Path) -> None:
-    config = load_config(_pipeline(tmp_path), None)
+def test_a_ledger_written_before_run_states_stays_readable(
+    spark, tmp_path: Path, plant: Callable[..., Path]
+) -> None:
+    config = load_config(plant(), None)
     at = datetime(2026, 1, 2, 3, 4, 5)
     old = [("old-run", "plant", None, "readings", "bronze", "failed", 0, 0, 0, 0, None, None, "boom", at, at)]
     spark.createDataFrame(old, OLD_SCHEMA).write.format("delta").save(config.storage.runs)

@@ -28,8 +28,9 @@ T0 = dt.datetime(2026, 11, 1, 10, 0)
 NOW = dt.datetime(2026, 11, 2, 6, 0, tzinfo=dt.timezone.utc)
 CDC = CdcSpec(sequence_by=("ts", "seq"), operation="op")
 # The SCD1 half runs on the main Spark line only: on the oldest line (scripts/test-compat.sh) the
-# SCD1 MERGE is run by the SCD2 cases' shared planner, the soft-delete cases and the customers
-# e2e fixture (SCD1 + SCD2 of one feed), which keeps that lane within the CI time budget.
+# SCD1 MERGE is run by the SCD2 cases' shared planner, the soft-delete cases, case 13 and the
+# merge mode of test_gold_cdc_feed (tests/conftest.py MAIN_LINE_ONLY lists the other cases left
+# to the main line), which keeps that lane within the CI time budget.
 SCD1_CASE = pytest.param("scd1", marks=pytest.mark.main_line)
 MODES = (SCD1_CASE, "scd2")
 

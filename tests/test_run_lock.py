@@ -8,6 +8,7 @@ T, host H)". A run killed with SIGKILL leaves a lease that expires instead of a 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -157,24 +158,30 @@ def test_a_killed_run_does_not_lock_the_pipeline(spark, tmp_path: Path) -> None:
 def test_a_lease_of_another_host_is_respected_until_it_expires(spark, tmp_path: Path) -> None:
     path = str(tmp_path / "locks")
     start = lease.now_ms()
-    elsewhere = lease.LeaseRow("p", 1, "run-far", "other-host", 1, start, start + 600_000)
+    # The far run renewed once, then stopped: its lease runs out 30 s after the claim.
+    expiry = start + 30_000
+    elsewhere = lease.LeaseRow("p", 1, "run-far", "other-host", 1, start, start + 5_000)
     lease._claim(spark, path, elsewhere)
+    lease._note(spark, path, elsewhere, expires_ms=expiry)
+    assert lease.current(spark, path, "p") == dataclasses.replace(elsewhere, expires_ms=expiry)
     with pytest.raises(
         PipelineBusyError,
         match=re.escape("pipeline p is already running (run run-far, started ") + r".*, host other-host\)$",
     ):
         lease.acquire(spark, path, "p", "run-2", duration_s=60)
-    # The far run stopped renewing; its lease runs out in 10 s, and a waiting run takes it then.
-    expiry = lease.now_ms() + 10_000
-    lease._update(spark, path, elsewhere, {"expires_ms": expiry})
+    assert lease.now_ms() < expiry, "the machine was too slow to see the lease live"
+    # A waiting run takes it once it ran out.
     taken = lease.acquire(spark, path, "p", "run-2", duration_s=60, wait_s=120)
     assert taken.row.epoch == 2 and lease.now_ms() >= expiry
     assert taken.release() is None
 
 
 @pytest.mark.slow
-def test_lease_is_exclusive_renewed_released_and_lost_when_taken_over(spark, tmp_path: Path) -> None:
+def test_lease_is_exclusive_renewed_released_and_lost_when_taken_over(
+    spark, tmp_path: Path, monkeypatch
+) -> None:
     path = str(tmp_path / "locks")
+    monkeypatch.setattr(lease, "FORGET_EVERY", 1)  # prune on every take, checked at the end
     # Leases long enough that a loaded machine (seconds per Delta commit) keeps them live.
     first = lease.acquire(spark, path, "p", "run-1", duration_s=300)
     with pytest.raises(PipelineBusyError, match=r"^pipeline p is already running \(run run-1, started "):
@@ -192,16 +199,18 @@ def test_lease_is_exclusive_renewed_released_and_lost_when_taken_over(spark, tmp
     with pytest.raises(PipelineBusyError):
         lease.acquire(spark, path, "p", "run-2", duration_s=300)
     assert first.release() is None
-    second = lease.acquire(spark, path, "p", "run-2", duration_s=300)
-    assert (second.row.epoch, second.row.run_id) == (first.row.epoch + 1, "run-2")
-
+    released = lease.current(spark, path, "p")
+    assert released is not None and released.run_id == "run-1" and released.released_ms is not None
     # A holder that stops renewing (a stalled process) loses the lease to the next run once
-    # it expires (made to expire now rather than waiting).
+    # it expires (a short lease whose renewal is stopped at once).
+    second = lease.acquire(spark, path, "p", "run-2", duration_s=3)
+    assert (second.row.epoch, second.row.run_id) == (first.row.epoch + 1, "run-2")
     second._stop.set()
     second._thread.join()
-    lease._update(spark, path, second.row, {"expires_ms": lease.now_ms() - 1})
-    third = lease.acquire(spark, path, "p", "run-3", duration_s=300)
+    third = lease.acquire(spark, path, "p", "run-3", duration_s=300, wait_s=120)
+    assert lease.now_ms() >= second.row.expires_ms
     assert second.release() is not None and "taken over" in str(second.lost)
     assert third.release() is None
     rows = spark.read.format("delta").load(path).where("pipeline = 'p'").collect()
-    assert [(r.epoch, r.run_id) for r in rows] == [(third.row.epoch, "run-3")]  # older epochs pruned
+    # older epochs pruned; the claim and the release of the last one stay
+    assert {(r.epoch, r.run_id) for r in rows} == {(third.row.epoch, "run-3")} and len(rows) == 2

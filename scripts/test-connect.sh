@@ -4,7 +4,9 @@
 # 127.0.0.1 on a free port; run the end-to-end tests through it with SPARK_REMOTE set; stop
 # the server on exit, also on failure. The e2e suite (integration_tests) runs each scenario once
 # through the server and keeps its summaries; connect_tests then runs the same scenarios on a
-# classic local session and compares the counts. Arguments are passed to pytest.
+# classic local session and compares the counts (with LAKEHOUSE_E2E_CLASSIC set, as .ci/run does,
+# it reads the summaries the classic e2e run of the main lane kept instead). Arguments are passed
+# to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || scripts/setup.sh

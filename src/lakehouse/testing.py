@@ -100,10 +100,15 @@ def manifest(samples: Path | None = None) -> dict[str, Any]:
 
 
 def land_day(
-    day: str, landing: Path, samples: Path | None = None, datasets: tuple[str, ...] | None = None
+    day: str,
+    landing: Path,
+    samples: Path | None = None,
+    datasets: tuple[str, ...] | None = None,
+    suffix: str = "",
 ) -> dict[str, int]:
     """Copy every sample file of ``day`` (of ``datasets``, default all) into
-    ``landing/<dataset>/<day>/``.
+    ``landing/<dataset>/<day>/``; ``suffix`` goes before the file's extensions (the same file
+    delivered again under a new name).
 
     Returns the data rows landed per dataset, from the manifest.
     """
@@ -113,7 +118,8 @@ def land_day(
         if entry["day"] != day or (datasets is not None and entry["dataset"] not in datasets):
             continue
         source = samples / entry["path"]
-        target = landing / entry["dataset"] / day / source.name
+        base, dot, extensions = source.name.partition(".")
+        target = landing / entry["dataset"] / day / f"{base}{suffix}{dot}{extensions}"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
         rows[entry["dataset"]] = rows.get(entry["dataset"], 0) + entry["data_rows"]

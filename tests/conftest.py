@@ -33,18 +33,18 @@ def pytest_configure(config: pytest.Config) -> None:
 # another case of the lane already runs; they run on the main line in scripts/test.sh. One place
 # on purpose: a test id (prefix) and why it is not repeated on the oldest line.
 MAIN_LINE_ONLY = {
-    "tests/test_operations.py": "status/history/rerun over the ledger; the ledger's Delta I/O runs in test_pipeline",
+    "tests/test_operations.py": "commands over the ledger; its Delta I/O runs in test_pipeline",
     "tests/test_run_states.py": "ledger events are appends the whole suite already makes",
     "tests/test_run_lock.py": "a file lease, no Spark",
     "tests/test_dataset_isolation.py": "error routing in Python around layers other tests run",
     "tests/test_bronze_isolation.py": "file-system handling before Spark reads",
     "tests/test_init.py": "project scaffolding; its run is the sample pipeline of test_pipeline_e2e",
     "tests/test_benchmarks.py": "the benchmark harness is measured on the main line only",
-    "tests/test_infer_contract.py::test_draft_of_generated_files": "the same reader path as the sample_files case",
+    "tests/test_infer_contract.py::test_draft_of_generated_files": "the reader path of the sample_files case",
     "tests/test_gold_cdc.py::test_case_02_": "an update: the MERGE of cases 04 and 11",
     "tests/test_gold_cdc.py::test_case_07_": "a late change: the SCD2 version split of case 06",
     "tests/test_gold_cdc.py::test_case_08_": "a late change: the SCD2 version split of case 06",
-    "tests/test_gold_cdc.py::test_case_10_": "re-insert after a delete: the tombstone path of cases 05 and 06",
+    "tests/test_gold_cdc.py::test_case_10_": "re-insert after a delete: the tombstones of cases 05, 06",
     "tests/test_gold_cdc_feed.py::test_a_replayed_range_writes_nothing_twice_and_counts_the_same[scd2]": (
         "the replay guard is the same for both modes; [merge] runs"
     ),
@@ -52,10 +52,10 @@ MAIN_LINE_ONLY = {
     "tests/test_real_world_files.py::test_new_column_": "drift policies: Python over the batch schema",
     "tests/test_real_world_files.py::test_missing_column_": "drift policies: Python over the batch schema",
     "tests/test_real_world_files.py::test_renamed_column_": "drift policies: Python over the batch schema",
-    "tests/test_real_world_files.py::test_evolve_adds": "schema evolution of silver/gold, run by test_bronze_evolution",
+    "tests/test_real_world_files.py::test_evolve_adds": "schema evolution, as in test_bronze_evolution",
     "tests/test_real_world_files.py::test_a_wider_integer_file": "the type comparison of the parquet case",
     "tests/test_real_world_files.py::test_conflicting_types_": "the type comparison of the parquet case",
-    "integration_tests/test_customers_cdc_e2e.py": "the CDC cases of test_gold_cdc; the notebook path of test_pipeline_e2e",
+    "integration_tests/test_customers_cdc_e2e.py": "test_gold_cdc's cases; test_pipeline_e2e's notebook",
 }
 
 

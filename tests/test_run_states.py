@@ -35,12 +35,12 @@ def test_each_layer_records_running_then_its_end_state_with_its_own_times(
     summary = run_pipeline(spark, config, run_id="run-1")
     assert summary.status == "failed"  # alarms has no landing folder
 
+    # alarms/bronze fails before it reads anything (no landing folder): no `running` event
     assert _events(spark, config, "run-1") == [
         ("readings", "bronze", "running"),
         ("readings", "bronze", "succeeded"),
         ("readings", "silver", "running"),
         ("readings", "silver", "succeeded"),
-        ("alarms", "bronze", "running"),
         ("alarms", "bronze", "failed"),
         ("alarms", "silver", "skipped"),
     ]
@@ -72,6 +72,18 @@ def test_each_layer_records_running_then_its_end_state_with_its_own_times(
     assert alarms.error_class == "IngestionError" and "alarms" in alarms.error and "\n" not in alarms.error
     assert (bronze.error, bronze.error_class) == (None, None)
     assert state["alarms", "silver"].error == "an earlier layer failed"
+
+    # Nothing new to read: no layer starts work, the end states go out in one ledger commit.
+    commits = tmp_path / "lake/_lakehouse_runs/_delta_log"
+    before = len(list(commits.glob("*.json")))
+    run_pipeline(spark, config, run_id="run-2")
+    assert _events(spark, config, "run-2") == [
+        ("readings", "bronze", "succeeded"),
+        ("readings", "silver", "succeeded"),
+        ("alarms", "bronze", "failed"),
+        ("alarms", "silver", "skipped"),
+    ]
+    assert len(list(commits.glob("*.json"))) == before + 1
 
     # The same configuration hashes the same; another one does not.
     assert config_hash(load_config(config.file, None)) == config_hash(config)

@@ -17,7 +17,7 @@ from lakehouse.config.validate import preflight
 from lakehouse.constants import BRONZE, GOLD, LAYERS, SILVER
 from lakehouse.errors import LakehouseError
 from lakehouse.log import get_logger, layer_context, run_context
-from lakehouse.results import LayerResult, RunContext, RunSummary, new_run_id
+from lakehouse.results import LayerResult, RunContext, RunSummary, new_run_id, on_work
 
 RUNNING, WARNED = "running", "succeeded_with_warnings"
 OK = ("succeeded", WARNED)
@@ -93,9 +93,12 @@ def _timed(ledger: Ledger, dataset: str, layer: str, step: Callable[[], LayerRes
     """
     log = get_logger("lakehouse.pipeline")
     started = datetime.now(timezone.utc)
-    with layer_context(dataset, layer):
+    running = LayerResult(dataset, layer, status=RUNNING, started_at=started)
+    # The layer's ``running`` event is written when the layer reports work (results.working):
+    # a layer with nothing new to read costs no ledger commit of its own, only its end state,
+    # which goes out with the next event or the run's last one.
+    with layer_context(dataset, layer), on_work(lambda: ledger.started(running)):
         log.info("layer started")
-        ledger.started(LayerResult(dataset, layer, status=RUNNING, started_at=started))
         try:
             result = step()
         except LakehouseError as exc:

@@ -8,11 +8,46 @@ expectation on a gold batch.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 SAMPLE_KEYS = 5
+
+
+_ON_WORK: ContextVar[Callable[[], None] | None] = ContextVar("lakehouse_on_work", default=None)
+
+
+@contextmanager
+def on_work(callback: Callable[[], None]) -> Iterator[None]:
+    """Call ``callback`` (once) when the layer run inside this block reports :func:`working`."""
+    called = False
+
+    def once() -> None:
+        nonlocal called
+        if not called:
+            called = True
+            callback()
+
+    token = _ON_WORK.set(once)
+    try:
+        yield
+    finally:
+        _ON_WORK.reset(token)
+
+
+def working() -> None:
+    """A layer found something to do: it reads and writes from now on.
+
+    The pipeline records the layer ``running`` in the ledger at this point, so a layer with
+    nothing new to read costs no ledger event besides its end state. Outside a run: no-op.
+    """
+    callback = _ON_WORK.get()
+    if callback is not None:
+        callback()
 
 
 def new_run_id() -> str:

@@ -22,7 +22,7 @@ from lakehouse.constants import BRONZE, DRIFT
 from lakehouse.errors import IngestionError, LakehouseError
 from lakehouse.io import delta, files
 from lakehouse.log import get_logger
-from lakehouse.results import LayerResult, RunContext
+from lakehouse.results import LayerResult, RunContext, working
 from lakehouse.transforms.conform import file_drift
 
 # The key of bronze's own mark in its commits' JSON ``userMetadata`` (next to the drift record).
@@ -102,7 +102,10 @@ def ingest(
         "drift": {"unknown_columns": [], "missing_columns": []},
     }
     try:
-        for batch in _plan_batches(run):
+        batches = _plan_batches(run)
+        if batches:
+            working()
+        for batch in batches:
             _run_batch(run, batch)
         _record_bad(run)
     except LakehouseError as exc:

@@ -18,7 +18,7 @@ from lakehouse.constants import BRONZE, FILE_MODIFIED_AT, INGESTED_AT, RUN_ID, S
 from lakehouse.errors import IngestionError
 from lakehouse.io import delta
 from lakehouse.io.increments import commits_since
-from lakehouse.results import LayerResult, RunContext
+from lakehouse.results import LayerResult, RunContext, working
 from lakehouse.silver.pii import protect_bronze
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ def ingest_with_autoloader(
     ``hash``) in the stream, before anything is written, as the file ledger engine does.
     """
     source, table = dataset.source, dataset.bronze_path
+    working()  # Auto Loader finds its new files inside the stream: count it as work from here
     location = config.storage.checkpoint(BRONZE, dataset.name) + "/autoloader"
     before = delta.table_version(spark, table)
     stream = (

@@ -24,7 +24,7 @@ from lakehouse.gold.runner import add_outcome, as_lakehouse_error, failed, finis
 from lakehouse.gold.wap import publish_batch
 from lakehouse.io import delta
 from lakehouse.io.state import StateDir
-from lakehouse.results import LayerResult, RunContext
+from lakehouse.results import LayerResult, RunContext, working
 
 if TYPE_CHECKING:
     from lakehouse.config.model import PipelineConfig
@@ -121,6 +121,7 @@ def publish_derived(
             result.table_version = current
             result.details = {"skipped": SKIP_REASON}
             return result
+        working()
         if "before" not in plan:
             plan["before"] = {
                 target.path: current,

@@ -23,7 +23,7 @@ from lakehouse.errors import LakehouseError, PublishError, QualityError
 from lakehouse.gold.wap import Target, publish_batch
 from lakehouse.io import delta
 from lakehouse.io.increments import RangeState, ensure_change_feed, read_range
-from lakehouse.results import BatchOutcome, LayerResult, RunContext, combine
+from lakehouse.results import BatchOutcome, LayerResult, RunContext, combine, working
 
 if TYPE_CHECKING:
     from lakehouse.config.model import DatasetConfig, PipelineConfig
@@ -105,6 +105,7 @@ def publish(
     inc = state.next(spark, dataset.silver_path)
     if inc is None:
         return finish(spark, result, target.path)
+    working()
     if not inc.replay:
         if inc.start == 0:
             ensure_change_feed(spark, dataset.silver_path)

@@ -15,7 +15,7 @@ from lakehouse.errors import ContractError, LakehouseError
 from lakehouse.io import delta
 from lakehouse.io.increments import RangeState, ensure_change_feed, range_metadata, read_range
 from lakehouse.log import get_logger
-from lakehouse.results import LayerResult, RunContext
+from lakehouse.results import LayerResult, RunContext, working
 from lakehouse.silver import drift as silver_drift
 from lakehouse.silver.batch import BatchPlan, Totals, run_increment
 
@@ -82,6 +82,7 @@ def process(
     if inc is None:
         log.info("nothing new in bronze", consumed=state.consumed())
         return _result(dataset, totals, delta.table_version(spark, dataset.silver_path), {})
+    working()
     if not inc.replay:
         if inc.start == 0:
             ensure_change_feed(spark, dataset.bronze_path)

@@ -143,7 +143,7 @@ def _check_slo_column(report: Report, at: Node, contract: Contract, gold: Scope)
     why = gold.missing(freshness.column)
     if why:
         node = at.child("contract").child("slo").child("freshness").child("column")
-        report(node, f"{why} (the freshness SLO reads it from the gold table)")
+        report(node, f"{why} (the freshness SLO is measured on gold)")
 
 
 def _ignore(node: Node, message: str) -> None:

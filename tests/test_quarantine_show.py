@@ -123,6 +123,14 @@ def test_reason_filter_is_an_exact_rule_or_label(pipeline: Path, capsys) -> None
     assert gold["matching"] == 1
 
 
+def test_limit_0_gives_counts_only_and_a_negative_limit_is_refused(pipeline: Path, capsys) -> None:
+    silver = _json(capsys, pipeline, "--dataset", "readings", "--limit", "0")["silver"]
+    assert (silver["matching"], silver["sample"]) == (len(QUARANTINED), [])
+    with pytest.raises(SystemExit) as refused:
+        _show(capsys, pipeline, "--dataset", "readings", "--limit", "-1")
+    assert refused.value.code == 2 and "must be 0 or more, not -1" in capsys.readouterr().err
+
+
 def test_text_output_limit_and_an_empty_quarantine(pipeline: Path, capsys) -> None:
     code, out = _show(capsys, pipeline, "--dataset", "readings", "--limit", "1")
     assert code == 0

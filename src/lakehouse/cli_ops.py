@@ -199,6 +199,13 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
 def add_review_parsers(sub: Any, add_config: AddConfig) -> None:
     """``check-slo`` and ``quarantine show``."""
     slo = sub.add_parser(
@@ -217,7 +224,13 @@ def add_review_parsers(sub: Any, add_config: AddConfig) -> None:
         metavar="R",
         help="only rows with a reason whose rule or label is exactly R (cast, 'cast on value')",
     )
-    show.add_argument("--limit", type=int, default=20, metavar="N", help="show the first N rows (default 20)")
+    show.add_argument(
+        "--limit",
+        type=_count,
+        default=20,
+        metavar="N",
+        help="show the first N rows (default 20; 0: counts only)",
+    )
     show.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -245,18 +258,19 @@ def cmd_check_slo(args: argparse.Namespace) -> int:
 
 def _print_quarantine(table: dict[str, Any], reason: str | None) -> None:
     title = f"{table['layer']} quarantine {table['table']}"
-    if not table["exists"]:
+    if not table["layer_ran"]:
         print(f"{title}: no table yet (the layer has not run)")
         return
     if not table["rows"]:
-        print(f"{title}: empty")
+        print(f"{title}: empty" + ("" if table["exists"] else " (no row quarantined yet)"))
         return
     kept = f", {table['matching']} with reason {reason!r}" if reason is not None else ""
     print(f"{title}: {table['rows']} row(s){kept}")
     if not table["matching"]:
         return
     _table(["rows", "reason", "message"], [[r["count"], r["label"], r["message"]] for r in table["reasons"]])
-    print(f"first {len(table['sample'])} row(s):")
+    if table["sample"]:
+        print(f"first {len(table['sample'])} row(s):")
     for i, row in enumerate(table["sample"], 1):
         where = ", ".join(f"{k} {_text(row[k])}" for k in ("file", "run_id", "quarantined_at") if row[k])
         print(f"  {i}. {where}")

@@ -85,13 +85,16 @@ def _sample(frame: DataFrame, layer: str, limit: int) -> list[dict[str, Any]]:
 
 
 def _show_table(
-    spark: SparkSession, layer: str, table: str, reason: str | None, limit: int
+    spark: SparkSession, layer: str, tables: tuple[str, str], reason: str | None, limit: int
 ) -> dict[str, Any]:
+    """``tables``: the quarantine table and the table it keeps rows out of."""
     from pyspark.sql import functions as F  # noqa: N812
 
+    table, parent = tables
     found: dict[str, Any] = {"layer": layer, "table": table, "exists": delta.table_exists(spark, table)}
-    if not found["exists"]:
-        return {**found, "rows": 0, "matching": 0, "reasons": [], "sample": []}
+    if not found["exists"]:  # gold writes its quarantine with the first row it drops
+        ran = delta.table_exists(spark, parent)
+        return {**found, "layer_ran": ran, "rows": 0, "matching": 0, "reasons": [], "sample": []}
     frame = delta.read_table(spark, table)
     frame = frame.withColumn(WHY, _silver_reasons() if layer == SILVER else _gold_reasons())
     total = frame.count()
@@ -109,8 +112,15 @@ def _show_table(
         (r.asDict() for r in counts), key=lambda r: (-r["count"], r["label"], r["message"] or "")
     )
     matching = total if reason is None else frame.count()
-    sample = _sample(frame, layer, limit) if matching else []
-    return {**found, "rows": total, "matching": matching, "reasons": reasons, "sample": sample}
+    sample = _sample(frame, layer, limit) if matching and limit else []
+    return {
+        **found,
+        "layer_ran": True,
+        "rows": total,
+        "matching": matching,
+        "reasons": reasons,
+        "sample": sample,
+    }
 
 
 def show(
@@ -125,9 +135,10 @@ def show(
             file=config.file,
             key_path=f"datasets.{dataset}",
         )
-    tables = [(SILVER, ds.quarantine_path)]
+    tables = [(SILVER, (ds.quarantine_path, ds.silver_path))]
     if ds.gold is not None:
-        tables.append((GOLD, config.storage.table(GOLD, f"{ds.gold.table}{QUARANTINE_SUFFIX}")))
+        gold = config.storage.table(GOLD, ds.gold.table)
+        tables.append((GOLD, (config.storage.table(GOLD, f"{ds.gold.table}{QUARANTINE_SUFFIX}"), gold)))
     return {
         "pipeline": config.name, "env": config.env, "dataset": dataset, "reason": reason, "limit": limit,
         "tables": [_show_table(spark, layer, table, reason, limit) for layer, table in tables],

@@ -2,7 +2,7 @@
 
 One pipeline run for the module: ``readings`` lands the rows of ``PLANTED`` (each with the
 reasons silver must give it, and one row gold's ``drop`` expectation keeps out); ``clean``
-lands only valid rows.
+lands only valid rows (its gold has no expectation, so gold never writes a quarantine).
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ def pipeline(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
           clean:
             source: {{format: json, path: clean}}
             contract: {{columns: [{{name: code}}]}}
+            gold: {{table: clean, mode: merge, keys: [code]}}
         """)
     )
     assert run_pipeline(spark, load_config(path, None)).status == "succeeded"
@@ -143,5 +144,6 @@ def test_text_output_limit_and_an_empty_quarantine(pipeline: Path, capsys) -> No
     code, out = _show(capsys, pipeline, "--dataset", "clean")
     assert code == 0
     assert out.splitlines()[1:] == [
-        f"silver quarantine {pipeline.parent / 'lake/silver/clean_quarantine'}: empty"
+        f"silver quarantine {pipeline.parent / 'lake/silver/clean_quarantine'}: empty",
+        f"gold quarantine {pipeline.parent / 'lake/gold/clean_quarantine'}: empty (no row quarantined yet)",
     ]

@@ -24,7 +24,7 @@ from lakehouse.config.cdc import parse_cdc
 from lakehouse.config.columns import Scope, check_gold
 from lakehouse.config.gold import parse_gold
 from lakehouse.config.node import Node, Origins
-from lakehouse.config.validate import Findings, check_pipeline, preflight
+from lakehouse.config.validate import Findings, Issue, check_pipeline, preflight
 from lakehouse.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -653,3 +653,114 @@ def test_type_widening_is_refused_with_its_reason(shipped: Path) -> None:
             "of addNewColumns, rescue, failOnNewColumns, none)",
         }
     ]
+
+
+# -- SLOs in the contract (issue 13 part 3) --------------------------------------------------------
+S = "datasets.orders.contract.slo"
+SLO_CASES = {
+    "unknown key": (
+        {"freshness": {"max_age": "26h"}, "latency": {"p99": "1s"}},
+        f"{S}.latency",
+        "unknown key 'latency' (found 'latency', expected one of freshness, volume)",
+    ),
+    "no objective": ({}, S, "declares no objective (found {}, expected freshness, volume or both)"),
+    "unknown freshness key": (
+        {"freshness": {"max_age": "26h", "colum": "placed_at"}},
+        f"{S}.freshness.colum",
+        "unknown key 'colum'; did you mean 'column'? (found 'colum', expected one of column, max_age)",
+    ),
+    "bad duration": (
+        {"freshness": {"max_age": "26 hours"}},
+        f"{S}.freshness.max_age",
+        "is not a duration (found '26 hours', expected a duration such as 30s, 10m, 2h or 1d)",
+    ),
+    "missing max_age": (
+        {"freshness": {"column": "placed_at"}},
+        f"{S}.freshness.max_age",
+        "is required (found None, expected a value)",
+    ),
+    "column outside the contract": (
+        {"freshness": {"max_age": "2d", "column": "placed"}},
+        f"{S}.freshness.column",
+        "column 'placed' is not a contract column (found 'placed', expected one of order_id, amount, "
+        "status, placed_at, email, address, tags)",
+    ),
+    "column without an age": (
+        {"freshness": {"max_age": "2d", "column": "status"}},
+        f"{S}.freshness.column",
+        "column 'status' is of type string, so it has no age (found 'status', expected a timestamp or "
+        "date column)",
+    ),
+    "volume without bounds": (
+        {"volume": {}},
+        f"{S}.volume",
+        "needs min_rows, max_rows or both (found {}, expected {min_rows: N} and/or {max_rows: M})",
+    ),
+    "min above max": (
+        {"volume": {"min_rows": 10, "max_rows": 5}},
+        f"{S}.volume.min_rows",
+        "is greater than max_rows (found 10, expected an integer <= 5)",
+    ),
+    "negative bound": (
+        {"volume": {"max_rows": -1}},
+        f"{S}.volume.max_rows",
+        "is too small (found -1, expected an integer >= 0)",
+    ),
+}
+
+
+def _with_slo(tmp_path: Path, slo: dict[str, Any], gold: dict[str, Any] | None = None) -> Path:
+    path = _pipeline(tmp_path, gold)
+    tree = yaml.safe_load(path.read_text())
+    tree["datasets"]["orders"]["contract"]["slo"] = slo
+    path.write_text(yaml.safe_dump(tree, sort_keys=False))
+    return path
+
+
+@pytest.mark.parametrize("case", list(SLO_CASES))
+def test_a_wrong_slo_block_is_rejected_with_file_and_key_path(tmp_path: Path, case: str) -> None:
+    slo, key_path, message = SLO_CASES[case]
+    path = _with_slo(tmp_path, slo)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path, None)
+    assert Issue.of(raised.value) == Issue(str(path), key_path, message)
+
+
+def test_slo_blocks_parse_and_a_gold_freshness_column_must_survive_gold(tmp_path: Path) -> None:
+    slo = {"freshness": {"max_age": "90m", "column": "placed_at"}, "volume": {"min_rows": 1}}
+    config = load_config(_with_slo(tmp_path, slo, gold={}), None)
+    parsed = config.datasets["orders"].contract.slo
+    assert (parsed.freshness.max_age_s, parsed.freshness.column, parsed.volume.max_rows) == (
+        5400.0,
+        "placed_at",
+        None,
+    )
+    assert check_pipeline(config).errors == []
+
+    # Gold selects the column away: the SLO (read from gold) could never be measured.
+    config = load_config(
+        _with_slo(tmp_path, slo, gold={"transforms": [{"select": ["order_id", "amount"]}]}), None
+    )
+    (issue,) = check_pipeline(config).errors
+    assert (issue.file, issue.key_path) == (str(tmp_path / "p.yml"), f"{S}.freshness.column")
+    assert issue.message == (
+        "names column 'placed_at', which the columns of gold table 'orders' do not have "
+        "(the freshness SLO is measured on gold)"
+    )
+
+
+def test_validate_config_reports_a_wrong_slo_without_spark(shipped: Path) -> None:
+    _add_to_contract(shipped, "slo: {freshness: {max_age: 2x, column: event_ts}}")
+    args = ["validate-config", "--config", "conf/pipelines/devices.yml", "--env", "local", "--json"]
+    code, out, _ = probe(args, shipped, _env(**SALT))
+    assert code == 2
+    assert json.loads(out) == [
+        {
+            "file": "conf/contracts/usage.yml",
+            "key_path": f"{U}.contract.slo.freshness.max_age",
+            "message": "is not a duration (found '2x', expected a duration such as 30s, 10m, 2h or 1d)",
+        }
+    ]
+    _edit(shipped / "conf/contracts/usage.yml", "max_age: 2x", "max_age: 26h")
+    code, out, _ = probe(args, shipped, _env(**SALT))
+    assert code == 0, out

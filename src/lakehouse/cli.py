@@ -15,7 +15,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lakehouse.cli_ops import add_parsers as add_operator_parsers
-from lakehouse.cli_ops import cmd_history, cmd_rerun, cmd_status, report
+from lakehouse.cli_ops import (
+    add_review_parsers,
+    cmd_check_slo,
+    cmd_history,
+    cmd_quarantine,
+    cmd_rerun,
+    cmd_status,
+    report,
+)
 from lakehouse.constants import LAYERS
 from lakehouse.errors import ConfigError, LakehouseError, PipelineBusyError
 
@@ -108,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
         "--param", action="append", default=[], metavar="KEY=VALUE", help="widget value (repeatable)"
     )
     add_operator_parsers(sub, add_config)
+    add_review_parsers(sub, add_config)
     return parser
 
 
@@ -313,6 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "status": cmd_status,
         "history": cmd_history,
         "rerun": cmd_rerun,
+        "check-slo": cmd_check_slo,
+        "quarantine": cmd_quarantine,
     }
     try:
         return handlers[args.command](args)

@@ -197,3 +197,98 @@ def cmd_history(args: argparse.Namespace) -> int:
             line = f"  {r['dataset']:<22}{r['layer']:<8}{r['status']:<25}{written:>9} rows  {took}"
             print(line + (f"  ! {r['error']}" if r["error"] else ""))
     return 0
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def add_review_parsers(sub: Any, add_config: AddConfig) -> None:
+    """``check-slo`` and ``quarantine show``."""
+    slo = sub.add_parser(
+        "check-slo", help="evaluate the contracts' freshness and volume SLOs; exit 1 on a breach"
+    )
+    add_config(slo)
+    slo.add_argument("--dataset", help="only this dataset's SLOs")
+    slo.add_argument("--json", action="store_true", help="print one JSON object")
+    quarantine = sub.add_parser("quarantine", help="review quarantined rows")
+    q_sub = quarantine.add_subparsers(dest="quarantine_command", required=True)
+    show = q_sub.add_parser("show", help="a dataset's quarantined rows: counts per reason and the first rows")
+    add_config(show)
+    show.add_argument("--dataset", required=True, help="the dataset (required)")
+    show.add_argument(
+        "--reason",
+        metavar="R",
+        help="only rows with a reason whose rule or label is exactly R (cast, 'cast on value')",
+    )
+    show.add_argument(
+        "--limit",
+        type=_count,
+        default=20,
+        metavar="N",
+        help="show the first N rows (default 20; 0: counts only)",
+    )
+    show.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def cmd_check_slo(args: argparse.Namespace) -> int:
+    from lakehouse.slo import BREACH, check_slos
+
+    spark, config = _session(args)
+    found = check_slos(spark, config, args.dataset)
+    if args.json:
+        print(json.dumps(found, default=str))
+    else:
+        print(f"pipeline {found['pipeline']} (env {found['env']}), SLOs as of {_text(found['as_of'])} UTC")
+        _table(
+            ["dataset", "SLO", "measured", "bound", "state"],
+            [[c["dataset"], c["slo"], c["measured"], c["bound"], c["status"]] for c in found["checks"]],
+        )
+    breached = [c for c in found["checks"] if c["status"] == BREACH]
+    for c in breached:
+        print(
+            f"lakehouse: SLO breached: {c['dataset']} {c['slo']}: {c['measured']} (bound {c['bound']})",
+            file=sys.stderr,
+        )
+    return 1 if breached else 0
+
+
+def _print_quarantine(table: dict[str, Any], reason: str | None) -> None:
+    title = f"{table['layer']} quarantine {table['table']}"
+    if not table["layer_ran"]:
+        print(f"{title}: no table yet (the layer has not run)")
+        return
+    if not table["rows"]:
+        print(f"{title}: empty" + ("" if table["exists"] else " (no row quarantined yet)"))
+        return
+    kept = f", {table['matching']} with reason {reason!r}" if reason is not None else ""
+    print(f"{title}: {table['rows']} row(s){kept}")
+    if not table["matching"]:
+        return
+    _table(["rows", "reason", "message"], [[r["count"], r["label"], r["message"]] for r in table["reasons"]])
+    if table["sample"]:
+        print(f"first {len(table['sample'])} row(s):")
+    for i, row in enumerate(table["sample"], 1):
+        where = ", ".join(f"{k} {_text(row[k])}" for k in ("file", "run_id", "quarantined_at") if row[k])
+        print(f"  {i}. {where}")
+        for why in row["reasons"]:
+            value = "" if why["value"] is None else f" (value {why['value']!r})"
+            print(f"     - {why['label']}: {why['message']}{value}")
+        print(f"     row: {row['row']}")
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    from lakehouse.quarantine_review import show
+
+    spark, config = _session(args)
+    found = show(spark, config, args.dataset, args.reason, args.limit)
+    if args.json:
+        print(json.dumps(found, default=str))
+        return 0
+    print(f"dataset {found['dataset']} (pipeline {found['pipeline']}, env {found['env']})")
+    for table in found["tables"]:
+        _print_quarantine(table, args.reason)
+    return 0

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from lakehouse.config.model import PipelineConfig
 
 RERUN_STATES = ("failed", ABANDONED)
-_OK = ("succeeded", "succeeded_with_warnings")
+OK_STATES = ("succeeded", "succeeded_with_warnings")
 _FIELDS = ("run_id", "dataset", "layer", "status", "rows_read", "rows_written", "rows_quarantined",
            "rows_dropped", "table_version", "bad_files", "error", "error_class", "started_at",
            "finished_at", "duration_s", "event_at", "host", "pid")  # fmt: skip
@@ -32,11 +32,11 @@ _FIELDS = ("run_id", "dataset", "layer", "status", "rows_read", "rows_written", 
 _TIMES = ("started_at", "finished_at", "event_at")
 
 
-def _from_micros(micros: int) -> datetime:
+def from_micros(micros: int) -> datetime:
     return datetime.fromtimestamp(micros / 1e6, timezone.utc).replace(tzinfo=None)
 
 
-def _now() -> datetime:
+def now_utc() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
@@ -44,7 +44,7 @@ def _age(moment: datetime | None, now: datetime) -> float | None:
     return None if moment is None else round((now - moment).total_seconds(), 1)
 
 
-def _rows(spark: SparkSession, config: PipelineConfig) -> list[dict[str, Any]]:
+def ledger_states(spark: SparkSession, config: PipelineConfig) -> list[dict[str, Any]]:
     """This pipeline's ledger states, newest run first (empty before its first recorded run)."""
     if not delta.table_exists(spark, config.storage.runs):
         return []
@@ -59,7 +59,7 @@ def _rows(spark: SparkSession, config: PipelineConfig) -> list[dict[str, Any]]:
         values = row.asDict()
         for name in _TIMES:
             micros = values.get(name)
-            values[name] = None if micros is None else _from_micros(micros)
+            values[name] = None if micros is None else from_micros(micros)
         found.append({k: values.get(k) for k in _FIELDS})
     runs = _run_order(found)
     return sorted(
@@ -92,8 +92,8 @@ def _gold_tables(config: PipelineConfig) -> list[tuple[str, str]]:
 
 def status(spark: SparkSession, config: PipelineConfig) -> dict[str, Any]:
     """Per dataset and layer its last run, state, age, rows and last error; gold freshness."""
-    now = _now()
-    rows = _rows(spark, config)
+    now = now_utc()
+    rows = ledger_states(spark, config)
     layers = []
     for name, layer in _targets(config):
         mine = [r for r in rows if (r["dataset"], r["layer"]) == (name, layer)]
@@ -116,7 +116,7 @@ def status(spark: SparkSession, config: PipelineConfig) -> dict[str, Any]:
         ref = config.storage.table(GOLD, table)
         commit = delta.last_commit_time(spark, ref)
         ok = next(
-            (r for r in rows if (r["dataset"], r["layer"]) == (name, GOLD) and r["status"] in _OK), None
+            (r for r in rows if (r["dataset"], r["layer"]) == (name, GOLD) and r["status"] in OK_STATES), None
         )
         gold.append({
             "dataset": name, "table": ref, "version": commit[0] if commit else None,
@@ -131,7 +131,7 @@ def history(
     spark: SparkSession, config: PipelineConfig, dataset: str | None = None, last: int = 10
 ) -> list[dict[str, Any]]:
     """The last ``last`` runs (newest first), each with its layers (only ``dataset``'s when given)."""
-    rows = _rows(spark, config)
+    rows = ledger_states(spark, config)
     if dataset is not None:
         rows = [r for r in rows if r["dataset"] == dataset]
     runs: dict[str, list[dict[str, Any]]] = {}
@@ -178,7 +178,7 @@ def failed_in_last_run(spark: SparkSession, config: PipelineConfig) -> Rerun:
     A layer still ``running`` whose process is gone counts as abandoned (the next run marks
     it so in the ledger).
     """
-    rows = _rows(spark, config)
+    rows = ledger_states(spark, config)
     if not rows:
         return Rerun(None)
     run_id = rows[0]["run_id"]

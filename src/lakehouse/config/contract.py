@@ -16,6 +16,7 @@ from typing import Any
 from lakehouse.config.column_rules import COLUMN_RULES
 from lakehouse.config.names import check_name, check_source_name
 from lakehouse.config.node import Node
+from lakehouse.config.slo import Slo, parse_slo
 from lakehouse.secrets import SecretRef
 
 _SIMPLE_TYPES = {
@@ -164,6 +165,7 @@ class Contract:
     on_extra_fields: str = "quarantine"
     on_new_columns: str = "warn"
     on_missing_columns: str = "warn"
+    slo: Slo | None = None  # freshness and volume objectives (``lakehouse check-slo``)
 
     def column(self, name: str) -> ColumnSpec:
         for col in self.columns:
@@ -196,6 +198,7 @@ _CONTRACT_KEYS = frozenset(
         "on_extra_fields",
         "on_new_columns",
         "on_missing_columns",
+        "slo",
     }
 )
 
@@ -280,6 +283,7 @@ def parse_contract(node: Node) -> Contract:
         on_extra_fields=node.get_str("on_extra_fields", "quarantine", choices=EXTRA_FIELDS_POLICIES),
         on_new_columns=node.get_str("on_new_columns", "warn", choices=NEW_COLUMNS_POLICIES),
         on_missing_columns=node.get_str("on_missing_columns", "warn", choices=MISSING_COLUMNS_POLICIES),
+        slo=parse_slo(node.child("slo"), {c.name: c.type for c in columns}),
     )
     if contract.pii_at == "bronze":
         _check_pii_at_bronze(node, columns)

@@ -21,7 +21,8 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from lakehouse.config.columns import Scope, check_derived, check_gold, derived_views, silver_scope
+from lakehouse.config.columns import Report, Scope, check_derived, check_gold, derived_views, silver_scope
+from lakehouse.config.contract import Contract
 from lakehouse.config.model import PipelineConfig
 from lakehouse.config.node import Node
 from lakehouse.constants import GOLD, LAYERS, SILVER, secret_env_var
@@ -123,6 +124,7 @@ def check_columns(
         if dataset.gold is not None:
             report = findings.error if name in wanted else _ignore
             gold = check_gold(report, top.child("datasets").child(name).child("gold"), dataset.gold, silver)
+            _check_slo_column(report, top.child("datasets").child(name), dataset.contract, gold)
         inputs[name] = (silver, gold, dataset.gold.table if dataset.gold else None)
     if not derived:
         return
@@ -131,6 +133,17 @@ def check_columns(
             continue
         views = derived_views({d: inputs[d] for d in spec.inputs if d in inputs})
         check_derived(findings.error, node, spec, views)
+
+
+def _check_slo_column(report: Report, at: Node, contract: Contract, gold: Scope) -> None:
+    """A freshness SLO's column is read from gold when the dataset has gold: gold must keep it."""
+    freshness = contract.slo.freshness if contract.slo else None
+    if freshness is None or freshness.column is None:
+        return
+    why = gold.missing(freshness.column)
+    if why:
+        node = at.child("contract").child("slo").child("freshness").child("column")
+        report(node, f"{why} (the freshness SLO is measured on gold)")
 
 
 def _ignore(node: Node, message: str) -> None:

@@ -35,7 +35,9 @@ def pytest_configure(config: pytest.Config) -> None:
 MAIN_LINE_ONLY = {
     "tests/test_operations.py": "commands over the ledger; its Delta I/O runs in test_pipeline",
     "tests/test_run_states.py": "ledger events are appends the whole suite already makes",
-    "tests/test_run_lock.py": "a file lease, no Spark",
+    "tests/test_run_lock.py": "a lease: appends and reads the suite makes anyway",
+    "tests/test_slo.py": "check-slo: Python over the ledger and one aggregate",
+    "tests/test_quarantine_show.py": "quarantine show: reads of tables the suite writes",
     "tests/test_dataset_isolation.py": "error routing in Python around layers other tests run",
     "tests/test_bronze_isolation.py": "file-system handling before Spark reads",
     "tests/test_init.py": "project scaffolding; its run is the sample pipeline of test_pipeline_e2e",

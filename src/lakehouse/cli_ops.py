@@ -45,12 +45,9 @@ def _session(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f}{unit}"
-    return f"{seconds:.0f}s"
+    from lakehouse.operations import age_text
+
+    return "-" if seconds is None else age_text(seconds)
 
 
 def _text(value: Any) -> str:

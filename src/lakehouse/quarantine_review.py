@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lakehouse.constants import GOLD, INGESTED_AT, QUARANTINE_SUFFIX, RUN_ID, SILVER, SOURCE_FILE
+from lakehouse.constants import GOLD, INGESTED_AT, RUN_ID, SILVER, SOURCE_FILE
 from lakehouse.errors import ConfigError
+from lakehouse.gold.runner import target_of
 from lakehouse.io import delta
 from lakehouse.operations import from_micros
 from lakehouse.transforms.quarantine import DROPPED_BY, GOLD_RUN_ID, REASONS
@@ -137,8 +138,8 @@ def show(
         )
     tables = [(SILVER, (ds.quarantine_path, ds.silver_path))]
     if ds.gold is not None:
-        gold = config.storage.table(GOLD, ds.gold.table)
-        tables.append((GOLD, (config.storage.table(GOLD, f"{ds.gold.table}{QUARANTINE_SUFFIX}"), gold)))
+        target = target_of(config, ds.name, ds.gold.table)
+        tables.append((GOLD, (target.quarantine_path, target.path)))
     return {
         "pipeline": config.name, "env": config.env, "dataset": dataset, "reason": reason, "limit": limit,
         "tables": [_show_table(spark, layer, table, reason, limit) for layer, table in tables],

@@ -2,7 +2,8 @@
 
 Plain data classes (floor 0, beside the errors that carry a partial :class:`LayerResult`):
 the run's identity, each layer's result, the run summary, and the outcome of each data-quality
-expectation on a gold batch.
+expectation on a gold batch; and :func:`working`, by which a layer tells the run it found
+work (the pipeline records it ``running`` then).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from lakehouse.config.slo import FreshnessSlo, Slo, VolumeSlo
 from lakehouse.constants import GOLD, SILVER
 from lakehouse.io import delta
 from lakehouse.ledger import ABANDONED, RUNNING
-from lakehouse.operations import OK_STATES, from_micros, ledger_states, now_utc
+from lakehouse.operations import OK_STATES, age_text, from_micros, ledger_states, now_utc
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -51,14 +51,6 @@ class Measured:
     table: str | None = None  # the table the freshness column was read from
     newest_value: datetime | None = None
     note: str | None = None  # why newest_value is None: no table yet, no rows, column missing
-
-
-def age_text(seconds: float) -> str:
-    """An age for people: ``45s``, ``12.5m``, ``3.2h``, ``2.1d``."""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if abs(seconds) >= size:
-            return f"{seconds / size:.1f}{unit}"
-    return f"{seconds:.0f}s"
 
 
 def _check(dataset: str, slo: str, status: str, measured: str, bound: str, **more: Any) -> dict[str, Any]:

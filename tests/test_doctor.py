@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -108,33 +105,23 @@ def test_unset_salt_fails_and_a_set_one_is_never_shown(
     assert "env:LAKEHOUSE_PII_SALT is set" in out and "s3cr3t-salt-value" not in out
 
 
-@pytest.fixture()
-def shared_tmp() -> Iterator[Path]:
-    """A temp folder another user can enter (pytest's own tmp_path is private to root)."""
-    folder = Path(tempfile.mkdtemp(prefix="lakehouse-doctor-"))
-    folder.chmod(0o755)
-    yield folder
-    for path in folder.rglob("*"):
-        if path.is_dir():
-            path.chmod(0o755)
-    shutil.rmtree(folder)
-
-
-def test_read_only_root_fails(shared_tmp: Path) -> None:
-    root, landing = shared_tmp / "lake", shared_tmp / "landing"
+def test_read_only_root_fails(tmp_path: Path) -> None:
+    root, landing = tmp_path / "lake", tmp_path / "landing"
     (landing / "things").mkdir(parents=True)
     root.mkdir()
-    root.chmod(0o555)  # read-only for everyone but root, so the check runs as another user
-    jar = shared_tmp / "delta.jar"
+    root.chmod(0o555)  # read-only; root ignores modes, so as root the check runs without capabilities
+    jar = tmp_path / "delta.jar"
     jar.write_bytes(b"")
-    pipeline = shared_tmp / "p.yml"
+    pipeline = tmp_path / "p.yml"
     pipeline.write_text(
         f"pipeline: p\nstorage: {{root: {root}, landing: {landing}}}\n"
         "datasets:\n  things:\n    source: {format: csv, schema: infer}\n"
     )
-    as_user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+    # Dropping every capability (not switching to another user) keeps the checkout's venv
+    # readable wherever it lives, e.g. under a private `mktemp -d` folder.
+    as_user = ["setpriv", "--bounding-set=-all", "--inh-caps=-all"] if os.geteuid() == 0 else []
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
-    env.update(HOME=str(shared_tmp), LAKEHOUSE_SPARK_JARS=str(jar))
+    env.update(HOME=str(tmp_path), LAKEHOUSE_SPARK_JARS=str(jar))
     out = subprocess.run(
         [
             *as_user,
@@ -151,7 +138,7 @@ def test_read_only_root_fails(shared_tmp: Path) -> None:
         capture_output=True,
         text=True,
         env=env,
-        cwd=shared_tmp,
+        cwd=tmp_path,
         timeout=300,
     )
     assert out.returncode == 1, out.stdout + out.stderr

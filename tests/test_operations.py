@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -12,6 +13,7 @@ import pytest
 
 from lakehouse.cli import main
 from lakehouse.config import load_config
+from lakehouse.io import lease
 from lakehouse.ledger import Ledger, read_ledger
 from lakehouse.results import LayerResult, RunContext
 
@@ -121,9 +123,16 @@ def test_rerun_picks_up_the_layers_a_killed_run_left_running(
     conf = ["--config", str(pipeline), "--env", ""]
     config = load_config(pipeline, None)
     assert _cli(capsys, "run", *conf, "--dataset", "readings", "--layer", "bronze")[0] == 0
-    # A run whose process died while silver ran (a pid that exited) left it running.
+    # A run whose process died while silver ran (a pid that exited) left it running, and the
+    # run lock it held was never given back.
     gone = subprocess.Popen(["true"])
     gone.wait()
+    held = lease.current(spark, config.storage.locks, "plant")
+    assert held is not None and held.released_ms is not None
+    now = lease.now_ms()
+    host = socket.gethostname()
+    claim = lease.LeaseRow("plant", held.epoch + 1, "ghost", host, gone.pid, now, now + 600_000)
+    lease._claim(spark, config.storage.locks, claim)
     ghost = Ledger(spark, config, RunContext("ghost", "plant"), enabled=True)
     ghost.common = (*ghost.common[:3], gone.pid)
     ghost.started(LayerResult("readings", "silver", started_at=datetime.now(timezone.utc)))

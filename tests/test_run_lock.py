@@ -24,7 +24,7 @@ import pytest
 
 from lakehouse.config import load_config
 from lakehouse.errors import PipelineBusyError
-from lakehouse.io import lease
+from lakehouse.io import delta, lease
 
 # A real `lakehouse run` in its own process. Test-only hooks: it starts Spark first and waits at
 # a file barrier (so both processes race for the lock, not for a JVM), and every layer waits
@@ -162,8 +162,13 @@ def test_a_lease_of_another_host_is_respected_until_it_expires(spark, tmp_path: 
     expiry = start + 15_000
     elsewhere = lease.LeaseRow("p", 1, "run-far", "other-host", 1, start, start + 5_000)
     lease._claim(spark, path, elsewhere)
-    lease._note(spark, path, elsewhere, expires_ms=expiry)
-    assert lease.current(spark, path, "p") == dataclasses.replace(elsewhere, expires_ms=expiry)
+    assert lease._from_log(path, "p") == (True, elsewhere)  # read from the commit files
+    # The renewal as a release before the commit metadata wrote it: the commit files can no
+    # longer tell, so the lease is read with Spark.
+    renewal = dataclasses.replace(elsewhere, expires_ms=expiry)
+    delta.append(spark, spark.createDataFrame([dataclasses.astuple(renewal)], lease.LOCK_SCHEMA), path)
+    assert lease._from_log(path, "p") == (False, None)
+    assert lease.current(spark, path, "p") == renewal
     with pytest.raises(
         PipelineBusyError,
         match=re.escape("pipeline p is already running (run run-far, started ") + r".*, host other-host\)$",
@@ -199,18 +204,24 @@ def test_lease_is_exclusive_renewed_released_and_lost_when_taken_over(
     with pytest.raises(PipelineBusyError):
         lease.acquire(spark, path, "p", "run-2", duration_s=300)
     assert first.release() is None
+    assert not first.handed_over  # the first epoch: no earlier holder gave it back
     released = lease.current(spark, path, "p")
     assert released is not None and released.run_id == "run-1" and released.released_ms is not None
     # A holder that stops renewing (a stalled process) loses the lease to the next run once
     # it expires (a short lease whose renewal is stopped at once).
     second = lease.acquire(spark, path, "p", "run-2", duration_s=3)
     assert (second.row.epoch, second.row.run_id) == (first.row.epoch + 1, "run-2")
+    assert second.handed_over  # run-1 gave it back: no killed run to look for
     second._stop.set()
     second._thread.join()
     third = lease.acquire(spark, path, "p", "run-3", duration_s=300, wait_s=120)
     assert lease.now_ms() >= second.row.expires_ms
     assert second.release() is not None and "taken over" in str(second.lost)
+    assert not third.handed_over  # taken from a holder that stopped renewing
     assert third.release() is None
+    # The commit files and Spark's read of the table agree, pruning (a DELETE) included.
+    for pipeline in ("p", "q"):
+        assert lease._from_log(path, pipeline) == (True, lease._from_table(spark, path, pipeline))
     rows = spark.read.format("delta").load(path).where("pipeline = 'p'").collect()
     # older epochs pruned; the claim and the release of the last one stay
     assert {(r.epoch, r.run_id) for r in rows} == {(third.row.epoch, "run-3")} and len(rows) == 2

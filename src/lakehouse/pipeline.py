@@ -172,11 +172,12 @@ def run_pipeline(
     ledger = Ledger(spark, config, ctx, enabled=record)
     with run_context(ctx.run_id, config.name):
         # The lock comes first: a run that cannot take it has written no event.
-        with _run_lock(spark, config, ctx, wait, summary):
+        with _run_lock(spark, config, ctx, wait, summary) as handed_over:
             log.info(
                 "run started", env=config.env, datasets=names, layers=list(layers), root=config.storage.root
             )
-            _mark_abandoned(ledger, summary)
+            if not handed_over:  # the run before this one may have been killed
+                _mark_abandoned(ledger, summary)
             try:
                 ok = _run_datasets(
                     spark, config, ctx, ledger, selected, only or dict.fromkeys(names, layers), summary
@@ -209,11 +210,15 @@ def _mark_abandoned(ledger: Ledger, summary: RunSummary) -> None:
 @contextmanager
 def _run_lock(
     spark: SparkSession, config: PipelineConfig, ctx: RunContext, wait: float | None, summary: RunSummary
-) -> Iterator[None]:
-    """Hold the pipeline's run lock around the run; a lease lost on the way fails the run."""
+) -> Iterator[bool]:
+    """Hold the pipeline's run lock around the run; a lease lost on the way fails the run.
+
+    Yields whether the previous holder gave the lock back (its run ended, killed runs are
+    ruled out); False without the lock.
+    """
     settings = config.run_lock
     if not settings.enabled:
-        yield
+        yield False
         return
     from lakehouse.io.lease import acquire
 
@@ -226,7 +231,7 @@ def _run_lock(
         wait_s=settings.wait_seconds if wait is None else wait,
     )
     try:
-        yield
+        yield lease.handed_over
     finally:
         lost = lease.release()
         if lost:

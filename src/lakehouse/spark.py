@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import sys
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -60,6 +61,27 @@ TEST_CONF = {
 }
 
 
+def local_cores(master: str) -> int | None:
+    """The cores a ``local``, ``local[N]`` or ``local[*]`` master uses; None for a cluster."""
+    found = re.fullmatch(r"local(?:\[(\*|\d+)(?:,\s*\d+)?\])?", master.strip())
+    if found is None:
+        return None
+    wanted = found.group(1)
+    return (os.cpu_count() or 1) if wanted == "*" else int(wanted or 1)
+
+
+def local_conf(master: str) -> dict[str, str]:
+    """Defaults for a session on one machine (the pipeline's ``spark.conf`` overrides them).
+
+    Delta rebuilds a table's state from its log the first time a process touches the table,
+    in ``snapshotPartitions`` tasks (default 50, sized for a cluster). On one machine the
+    tasks cost more than the work: the first append to a small table took about 30 s on 2
+    cores with 50 tasks and about 16 s with 2.
+    """
+    cores = local_cores(master)
+    return {} if cores is None else {"spark.databricks.delta.snapshotPartitions": str(max(1, cores))}
+
+
 def _log4j_options() -> str:
     conf = resources.files("lakehouse").joinpath("resources/log4j2.properties")
     return f"-Dlog4j2.configurationFile=file:{conf}"
@@ -98,7 +120,7 @@ def get_spark(
     if profile == "test":
         master = "local[2]"
     builder = SparkSession.builder.master(master).appName(settings.app_name if settings else "lakehouse")
-    conf = {**BASE_CONF, **DELTA_CONF, **(TEST_CONF if profile == "test" else {})}
+    conf = {**BASE_CONF, **DELTA_CONF, **local_conf(master), **(TEST_CONF if profile == "test" else {})}
     conf.update(settings.conf if settings else {})
     conf.update(extra_conf or {})
     conf.setdefault("spark.driver.extraJavaOptions", _log4j_options())

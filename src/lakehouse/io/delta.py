@@ -105,6 +105,29 @@ def _read_commit(log: str, version: int) -> Commit | None:
     return Commit(version)
 
 
+def commits_from_log(table: str) -> Iterator[Commit | None] | None:
+    """The table's commits newest first, read from its ``_delta_log`` files (no Spark job).
+
+    None when the table is a name or lives where the driver cannot open files (ask Spark
+    instead). Ends with one ``None`` when earlier commit files are gone (cleaned up after a
+    checkpoint) or a listed one cannot be read: what follows is unknown to the caller.
+    """
+    log = _log_dir(table)
+    if log is None:
+        return None
+    return _walk_back(log, _log_versions(log))
+
+
+def _walk_back(log: str, versions: list[int]) -> Iterator[Commit | None]:
+    for version in reversed(versions):
+        commit = _read_commit(log, version)
+        yield commit
+        if commit is None:
+            return
+    if versions and versions[0] != 0:
+        yield None
+
+
 def _is_missing(exc: Exception) -> bool:
     text = str(exc)
     return any(marker in text for marker in _MISSING)

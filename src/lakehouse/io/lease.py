@@ -21,6 +21,12 @@ skipped as already applied. The taker then reads the epoch's row back and holds 
 if the row is its own. This needs nothing but Delta's optimistic concurrency, so it works on
 any storage Delta supports (local disk, ADLS, S3), without a lock service.
 
+Every row also travels in its commit's ``userMetadata`` (``{"lakehouse_lock": {...}}``), so
+that where the driver can open the table's files (a local path, a Volume) the lease is read
+from the ``_delta_log`` commit files, newest first, without a Spark job; anything there the
+reader does not recognise (a commit file cleaned up, a write by an older release) sends it to
+Spark's read of the table instead.
+
 Expiry compares wall clocks: the holder's when it renewed and the taker's when it looks. Hosts
 must agree to well within the lease duration (NTP does).
 """
@@ -28,13 +34,14 @@ must agree to well within the lease duration (NTP does).
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import socket
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.errors import PipelineBusyError
 from lakehouse.io import delta
@@ -67,6 +74,9 @@ _ABSENT = (
 POLL_SECONDS = 5.0
 # The taker of every FORGET_EVERY-th epoch deletes the rows of earlier epochs.
 FORGET_EVERY = 10
+_META = "lakehouse_lock"
+# Reading the lease from the commit files gives up (and asks Spark) past this many commits.
+_LOG_SCAN_LIMIT = 1000
 
 
 def now_ms() -> int:
@@ -125,6 +135,64 @@ def current(spark: SparkSession, path: str, pipeline: str) -> LeaseRow | None:
     An epoch's rows (the claim, renewals, the release) share its holder; its expiry is the
     latest one written and it is released once a release row exists.
     """
+    known, found = _from_log(path, pipeline)
+    return found if known else _from_table(spark, path, pipeline)
+
+
+def _fold(rows: list[LeaseRow]) -> LeaseRow:
+    """An epoch's rows as one lease: the claim's holder, the latest expiry, any release."""
+    released = [r.released_ms for r in rows if r.released_ms is not None]
+    return dataclasses.replace(
+        rows[0], expires_ms=max(r.expires_ms for r in rows), released_ms=max(released) if released else None
+    )
+
+
+def _meta(kind: str, row: LeaseRow) -> str:
+    """The ``userMetadata`` of a lease commit: what kind of row it added, and the row."""
+    return json.dumps({_META: {"kind": kind, **dataclasses.asdict(row)}}, sort_keys=True)
+
+
+def _parse_meta(text: str | None) -> tuple[str, LeaseRow] | None:
+    try:
+        note: Any = json.loads(text or "")[_META]
+        kind = note.pop("kind")
+        return str(kind), LeaseRow(**note)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def _from_log(path: str, pipeline: str) -> tuple[bool, LeaseRow | None]:
+    """(True, the lease) read from the commit files newest first; (False, None) when they
+    cannot tell.
+
+    Claims are committed in epoch order, so the first claim of the pipeline met going back
+    is its highest epoch, and the pipeline's rows met before it are that epoch's renewals and
+    release (or a stale holder's, of an earlier epoch, which are left out).
+    """
+    unknown: tuple[bool, LeaseRow | None] = (False, None)
+    commits = delta.commits_from_log(path)
+    if commits is None:
+        return unknown
+    rows: list[LeaseRow] = []
+    for seen, commit in enumerate(commits):
+        if commit is None or seen >= _LOG_SCAN_LIMIT:
+            return unknown
+        note = _parse_meta(commit.user_metadata)
+        if note is None:
+            if commit.operation == "DELETE":  # a taker pruning earlier epochs
+                continue
+            return unknown
+        kind, row = note
+        if row.pipeline != pipeline:
+            continue
+        rows.append(row)
+        if kind == "claim":
+            return True, _fold([row, *(r for r in rows if r.epoch == row.epoch and r is not row)])
+    return unknown if rows else (True, None)
+
+
+def _from_table(spark: SparkSession, path: str, pipeline: str) -> LeaseRow | None:
+    """The lease read with Spark (a table by name, remote storage, a log it cannot follow)."""
     from pyspark.sql import functions as F  # noqa: N812
 
     # Not delta.table_exists: it answers from a cached log, stale after a lost race. The read
@@ -148,7 +216,8 @@ def _claim(spark: SparkSession, path: str, row: LeaseRow) -> None:
     """Append ``row`` as the epoch's claim; a lost race is a conflict or a skipped write."""
     frame = spark.createDataFrame([dataclasses.astuple(row)], LOCK_SCHEMA)
     try:
-        delta.append(spark, frame, path, txn=(f"lakehouse-lock:{row.pipeline}", row.epoch))
+        txn = (f"lakehouse-lock:{row.pipeline}", row.epoch)
+        delta.append(spark, frame, path, txn=txn, user_metadata=_meta("claim", row))
     except Exception as exc:
         if not is_conflict(exc):
             raise
@@ -176,7 +245,9 @@ def _note(
         expires_ms=row.expires_ms if expires_ms is None else int(expires_ms),
         released_ms=released_ms,
     )
-    delta.append(spark, spark.createDataFrame([dataclasses.astuple(noted)], LOCK_SCHEMA), path)
+    kind = "renew" if released_ms is None else "release"
+    frame = spark.createDataFrame([dataclasses.astuple(noted)], LOCK_SCHEMA)
+    delta.append(spark, frame, path, user_metadata=_meta(kind, noted))
 
 
 def _forget_old(spark: SparkSession, path: str, row: LeaseRow) -> None:
@@ -190,12 +261,19 @@ def _forget_old(spark: SparkSession, path: str, row: LeaseRow) -> None:
 
 
 class RunLease:
-    """A held lease: renewed in the background until :meth:`release`."""
+    """A held lease: renewed in the background until :meth:`release`.
 
-    def __init__(self, spark: SparkSession, path: str, row: LeaseRow, duration_s: float) -> None:
+    ``handed_over`` is True when the previous epoch's holder gave the lease back: the run
+    before this one ended (it was not killed), so it left no layer ``running`` in the ledger.
+    """
+
+    def __init__(
+        self, spark: SparkSession, path: str, row: LeaseRow, duration_s: float, *, handed_over: bool = False
+    ) -> None:
         self.spark = spark
         self.path = path
         self.row = row
+        self.handed_over = handed_over
         self.duration_ms = int(duration_s * 1000)
         self.lost: str | None = None
         self._stop = threading.Event()
@@ -250,6 +328,7 @@ def acquire(
         if gone and held is not None:
             log.warning("run lock held by a process that is gone; taking it over", holder=held.describe())
         if held is None or not held.live(now) or gone:
+            handed_over = held is not None and held.released_ms is not None
             mine = LeaseRow(
                 pipeline,
                 (held.epoch if held else 0) + 1,
@@ -265,7 +344,7 @@ def acquire(
                 if held.epoch % FORGET_EVERY == 0:
                     _forget_old(spark, path, held)
                 log.info("run lock taken", epoch=held.epoch, expires=iso(held.expires_ms))
-                return RunLease(spark, path, held, duration_s)
+                return RunLease(spark, path, held, duration_s, handed_over=handed_over)
         assert held is not None  # someone else holds a live lease
         left = deadline - time.monotonic()
         if left <= 0:

@@ -17,6 +17,7 @@ from pathlib import Path
 from lakehouse.cli_ops import add_parsers as add_operator_parsers
 from lakehouse.cli_ops import (
     add_review_parsers,
+    cmd_backfill,
     cmd_check_slo,
     cmd_history,
     cmd_quarantine,
@@ -322,6 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "status": cmd_status,
         "history": cmd_history,
         "rerun": cmd_rerun,
+        "backfill": cmd_backfill,
         "check-slo": cmd_check_slo,
         "quarantine": cmd_quarantine,
     }

@@ -1,4 +1,5 @@
-"""The run summary table, and the operator commands ``status``, ``history`` and ``rerun --failed``."""
+"""The run summary table, and the operator commands ``status``, ``history``, ``rerun --failed``
+and ``backfill``."""
 
 from __future__ import annotations
 
@@ -32,6 +33,36 @@ def add_parsers(sub: Any, add_config: AddConfig) -> None:
     rerun.add_argument(
         "--wait", type=float, metavar="SECONDS", help="wait this long for a run in progress, as for run"
     )
+    backfill = sub.add_parser(
+        "backfill", help="run silver and gold of a dataset again from a bronze version (no file re-ingested)"
+    )
+    add_config(backfill)
+    backfill.add_argument("--dataset", required=True, help="the dataset (required)")
+    start = backfill.add_mutually_exclusive_group(required=True)
+    start.add_argument(
+        "--from-version",
+        type=_count,
+        metavar="N",
+        help="from this bronze Delta version on (DESCRIBE HISTORY)",
+    )
+    start.add_argument(
+        "--since",
+        type=_moment,
+        metavar="DATE",
+        help="from the first bronze version committed at or after DATE (ISO 8601; UTC unless it says)",
+    )
+    backfill.add_argument("--json", action="store_true", help="end the output with one JSON summary")
+    backfill.add_argument("--strict", action="store_true", help="exit 1 on warnings too, as for run")
+    backfill.add_argument(
+        "--wait", type=float, metavar="SECONDS", help="wait this long for a run in progress, as for run"
+    )
+
+
+def _moment(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
 
 
 def _session(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -136,6 +167,31 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     print(f"rerunning what failed in run {plan.run_id}: " + "; ".join(what))
     summary = run_pipeline(spark, config, only=plan.layers, derived=plan.derived, wait=args.wait)
     return report(summary.to_dict(), args.json, args.strict)
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from lakehouse.backfill import backfill, check_dataset
+    from lakehouse.config import load_config
+    from lakehouse.log import configure_logging
+    from lakehouse.spark import get_spark
+
+    configure_logging()
+    config = load_config(args.config, args.env)
+    check_dataset(config, args.dataset)  # refused before Spark starts
+    spark = get_spark(config.spark)
+    summary = backfill(
+        spark, config, args.dataset, from_version=args.from_version, since=args.since, wait=args.wait
+    ).to_dict()
+    silver = summary["datasets"].get(args.dataset, {}).get("silver") or {}
+    done = (silver.get("details") or {}).get("backfill")
+    if done:
+        first, last = done["bronze_versions"]
+        removed = done["removed_first"]
+        print(
+            f"backfill of {args.dataset}: bronze versions {first} to {last} read again; taken out of "
+            f"silver first: {removed['silver']} rows, of its quarantine: {removed['quarantine']} rows"
+        )
+    return report(summary, args.json, args.strict)
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -45,7 +45,6 @@ if TYPE_CHECKING:
     from lakehouse.config.model import DatasetConfig, PipelineConfig
 
 RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
-USER_METADATA_CONF = "spark.databricks.delta.commitInfo.userMetadata"
 DEFAULT_RETAIN_HOURS = 168.0
 _WHERE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*'((?:[^']|'')*)'\s*$")
 AUDIT_SCHEMA = (
@@ -129,15 +128,10 @@ def _raw_match(source_name: str, candidates: list[str]) -> str:
 
 def _mark_session(spark: SparkSession, marker: str | None) -> bool:
     """Set the session's commit ``userMetadata`` (None: unset it); False where it is refused."""
-    try:
-        if marker is None:
-            spark.conf.unset(USER_METADATA_CONF)
-        else:
-            spark.conf.set(USER_METADATA_CONF, marker)
-    except Exception as exc:  # e.g. serverless: only a listed set of confs may be set
-        get_logger("lakehouse.forget").info("commit userMetadata not settable", error=str(exc)[:200])
-        return False
-    return True
+    if delta.set_commit_metadata(spark, marker):
+        return True
+    get_logger("lakehouse.forget").info("commit userMetadata not settable")
+    return False
 
 
 def _delete(spark: SparkSession, path: str, condition: str, marker: str) -> int:

@@ -139,6 +139,7 @@ def run_pipeline(
     wait: float | None = None,
     only: Mapping[str, Sequence[str]] | None = None,
     derived: Sequence[str] | None = None,
+    prepare: Callable[[], None] | None = None,
 ) -> RunSummary:
     """Run the selected datasets and layers of a pipeline and return what happened.
 
@@ -153,7 +154,8 @@ def run_pipeline(
 
     ``only`` (dataset -> layers) and ``derived`` (derived table names) run exactly those and
     nothing else (what ``lakehouse rerun --failed`` does); a derived table then runs when none
-    of its inputs failed in this run.
+    of its inputs failed in this run. ``prepare`` runs under the run lock before the first
+    layer (``lakehouse backfill`` rewinds silver's state there); what it raises ends the run.
     """
     if only is not None or derived is not None:
         only = dict(only or {})
@@ -178,6 +180,8 @@ def run_pipeline(
             )
             if not handed_over:  # the run before this one may have been killed
                 _mark_abandoned(ledger, summary)
+            if prepare is not None:
+                prepare()
             try:
                 ok = _run_datasets(
                     spark, config, ctx, ledger, selected, only or dict.fromkeys(names, layers), summary

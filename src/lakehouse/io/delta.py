@@ -33,6 +33,8 @@ CDF_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
 _NAME = re.compile(r"^[^./:`\s]+\.[^./:`\s]+\.[^./:`\s]+$")
 # Session settings that make Delta's SQL writes (MERGE, UPDATE, DELETE) idempotent.
 TXN_CONFS = ("spark.databricks.delta.write.txnAppId", "spark.databricks.delta.write.txnVersion")
+# The session setting that gives SQL writes (DELETE, MERGE) a commit ``userMetadata``.
+USER_METADATA_CONF = "spark.databricks.delta.commitInfo.userMetadata"
 _MISSING = ("DELTA_TABLE_ONLY_OPERATION", "PATH_NOT_FOUND", "TABLE_OR_VIEW_NOT_FOUND", "is not a Delta table")
 
 
@@ -44,6 +46,7 @@ class Commit:
     user_metadata: str | None = None
     metrics: Mapping[str, str] = field(default_factory=dict)
     operation: str | None = None
+    timestamp_ms: int | None = None
 
     @property
     def rows_written(self) -> int:
@@ -99,7 +102,11 @@ def _read_commit(log: str, version: int) -> Commit | None:
                 info = action.get("commitInfo")
                 if info is not None:
                     metrics = {k: str(v) for k, v in (info.get("operationMetrics") or {}).items()}
-                    return Commit(version, info.get("userMetadata"), metrics, info.get("operation"))
+                    moment = info.get("inCommitTimestamp", info.get("timestamp"))
+                    timestamp = None if moment is None else int(moment)
+                    return Commit(
+                        version, info.get("userMetadata"), metrics, info.get("operation"), timestamp
+                    )
     except FileNotFoundError:
         return None
     return Commit(version)
@@ -136,12 +143,17 @@ def _is_missing(exc: Exception) -> bool:
 def _sql_history(spark: SparkSession, table: str, limit: int | None) -> list[Commit] | None:
     query = f"DESCRIBE HISTORY {ident(table)}" + (f" LIMIT {int(limit)}" if limit else "")
     try:
-        rows = spark.sql(query).select("version", "userMetadata", "operationMetrics", "operation").collect()
+        found = spark.sql(query).selectExpr(
+            "version", "userMetadata", "operationMetrics", "operation", "unix_millis(timestamp)"
+        )
+        rows = found.collect()
     except Exception as exc:
         if _is_missing(exc):
             return None
         raise
-    return [Commit(int(r[0]), r[1], dict(r[2] or {}), r[3]) for r in rows]
+    return [
+        Commit(int(r[0]), r[1], dict(r[2] or {}), r[3], None if r[4] is None else int(r[4])) for r in rows
+    ]
 
 
 def table_exists(spark: SparkSession, table: str) -> bool:
@@ -310,6 +322,19 @@ def _save(writer: DataFrameWriter, table: str, user_metadata: str | None) -> Non
         writer.saveAsTable(table)
     else:
         writer.save(table)
+
+
+def set_commit_metadata(spark: SparkSession, marker: str | None) -> bool:
+    """Set (None: unset) the ``userMetadata`` of the session's next commits; False where the
+    session refuses it (e.g. serverless allows only a listed set of settings)."""
+    try:
+        if marker is None:
+            spark.conf.unset(USER_METADATA_CONF)
+        else:
+            spark.conf.set(USER_METADATA_CONF, marker)
+    except Exception:
+        return False
+    return True
 
 
 @contextmanager

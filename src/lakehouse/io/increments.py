@@ -35,6 +35,10 @@ STATE = "state.json"
 # ``lakehouse.erasure.v<version>``, and where the session allows it this userMetadata prefix.
 ERASURE_MARKER = "lakehouse-forget"
 ERASURE_PROPERTY = "lakehouse.erasure.v"
+# How ``lakehouse backfill`` marks the commits that take a range's rows out of silver before
+# silver reads that range again (the layer after silver passes them over, as erasures).
+BACKFILL_MARKER = "lakehouse-backfill"
+BACKFILL_PROPERTY = "lakehouse.backfill.v"
 # Operations that only add rows: what an append-only input may contain.
 APPEND_OPERATIONS = frozenset(
     {"WRITE", "CREATE TABLE AS SELECT", "REPLACE TABLE AS SELECT", "CREATE OR REPLACE TABLE AS SELECT",
@@ -107,6 +111,35 @@ class RangeState:
         """Mark the range as read and written: the next run starts after it."""
         self.dir.write(STATE, {"consumed": increment.end, "plan": None, "last": info})
 
+    def pending_plan(self) -> bool:
+        """Whether a run planned a range and did not commit it (it failed or was killed)."""
+        return bool(self._load().get("plan"))
+
+    def rewind(self, start: int, end: int) -> None:
+        """Read versions ``start``..``end`` (already consumed) again, as a new writer.
+
+        The state gets a new id first, so the range's writes carry a new ``txnAppId`` (Delta
+        would skip them as already applied under the old one); then the consumed version
+        goes back to ``start - 1`` with the backfill noted, for the layer to take the range's
+        earlier output out (:meth:`backfill`) before it reads the range.
+        """
+        found = self._load()
+        self.dir.renew_identity()
+        found.update(consumed=start - 1 if start > 0 else None, plan=None)
+        found["backfill"] = {"start": start, "end": end, "removed": False}
+        self.dir.write(STATE, found)
+
+    def backfill(self) -> dict[str, Any] | None:
+        """The backfill whose earlier output is still to be taken out, if any."""
+        found = self._load().get("backfill")
+        return found if isinstance(found, dict) and not found.get("removed") else None
+
+    def backfill_removed(self, counts: dict[str, int]) -> None:
+        """Note that the backfill's earlier output is out: a retry must not remove again."""
+        found = self._load()
+        found["backfill"] = {**(found.get("backfill") or {}), "removed": True, "counts": counts}
+        self.dir.write(STATE, found)
+
 
 def input_commits(spark: SparkSession, upstream: str, increment: Increment) -> list[delta.Commit]:
     """The input's commits in the range; raises if one of them changed rows in place."""
@@ -116,11 +149,15 @@ def input_commits(spark: SparkSession, upstream: str, increment: Increment) -> l
     erasures: set[int] | None = None
     for commit in commits:
         op = commit.operation or ""
-        if op == "DELETE":
+        if op in ("DELETE", "MERGE"):
             if erasures is None:
                 erasures = erasure_versions(spark, upstream)
-            if commit.version in erasures or (commit.user_metadata or "").startswith(ERASURE_MARKER):
-                continue  # lakehouse forget: the rows are erased from the later layers too
+            if commit.version in erasures or (commit.user_metadata or "").startswith(
+                (ERASURE_MARKER, BACKFILL_MARKER)
+            ):
+                # lakehouse forget: the rows are erased from the later layers too; lakehouse
+                # backfill: the rows are written again by the range it reads anew
+                continue
         if op not in APPEND_OPERATIONS and op not in NO_DATA_OPERATIONS:
             raise ContractError(
                 f"{upstream} version {commit.version} is a {op}: the layers after bronze read their "
@@ -130,12 +167,13 @@ def input_commits(spark: SparkSession, upstream: str, increment: Increment) -> l
 
 
 def erasure_versions(spark: SparkSession, table: str) -> set[int]:
-    """The versions ``lakehouse forget`` marked as its erasures (table properties)."""
+    """The versions ``lakehouse forget`` and ``lakehouse backfill`` marked (table properties)."""
     found = set()
     for key, _ in delta.properties(spark, table).items():
-        suffix = key[len(ERASURE_PROPERTY) :] if key.startswith(ERASURE_PROPERTY) else ""
-        if suffix.isdigit():
-            found.add(int(suffix))
+        for prefix in (ERASURE_PROPERTY, BACKFILL_PROPERTY):
+            suffix = key[len(prefix) :] if key.startswith(prefix) else ""
+            if suffix.isdigit():
+                found.add(int(suffix))
     return found
 
 

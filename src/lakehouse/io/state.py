@@ -70,6 +70,12 @@ class StateDir:
             return []
         return sorted(int(n[:-5]) for n in names if n.endswith(".json") and n[:-5].isdigit())
 
+    def renew_identity(self) -> str:
+        """Replace the state's id with a new one (a new writer from now on)."""
+        new_id = uuid.uuid4().hex
+        self.write("metadata.json", {"id": new_id})
+        return new_id
+
     def identity(self) -> str:
         """A random id made on first use and kept in ``metadata.json``: unique to this state."""
         found = self.read("metadata.json")

@@ -17,6 +17,7 @@ from lakehouse.io.increments import RangeState, ensure_change_feed, range_metada
 from lakehouse.log import get_logger
 from lakehouse.results import LayerResult, RunContext, working
 from lakehouse.silver import drift as silver_drift
+from lakehouse.silver.backfill import remove_range
 from lakehouse.silver.batch import BatchPlan, Totals, run_increment
 
 if TYPE_CHECKING:
@@ -78,6 +79,13 @@ def process(
     salt = _salt(contract)
     totals = Totals()
     state = RangeState(config.storage.checkpoint(SILVER, dataset.name))
+    backfill = state.backfill()
+    if backfill is not None:  # lakehouse backfill: the range's earlier output goes first
+        working()
+        backfill["removed"] = remove_range(
+            spark, dataset, int(backfill["start"]), int(backfill["end"]), ctx.run_id
+        )
+        state.backfill_removed(backfill["removed"])
     inc = state.next(spark, dataset.bronze_path)
     if inc is None:
         log.info("nothing new in bronze", consumed=state.consumed())
@@ -116,6 +124,11 @@ def process(
     result = _result(dataset, totals, delta.table_version(spark, dataset.silver_path), drift)
     result.details["drift_files"] = found
     result.details["versions_read"] = {dataset.bronze_path: [inc.start, inc.end]}
+    if backfill is not None:
+        result.details["backfill"] = {
+            "bronze_versions": [backfill["start"], backfill["end"]],
+            "removed_first": backfill["removed"],
+        }
     log.info(
         "silver finished",
         bronze_versions=f"{inc.start}..{inc.end}",

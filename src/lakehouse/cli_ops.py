@@ -285,6 +285,17 @@ def add_review_parsers(sub: Any, add_config: AddConfig) -> None:
         help="show the first N rows (default 20; 0: counts only)",
     )
     show.add_argument("--json", action="store_true", help="print one JSON object")
+    replay = q_sub.add_parser(
+        "replay", help="put quarantined rows through the current contract again (after a fix); each row once"
+    )
+    add_config(replay)
+    replay.add_argument("--dataset", required=True, help="the dataset (required)")
+    replay.add_argument("--reason", metavar="R", help="only rows with this rule or label, as for show")
+    replay.add_argument("--json", action="store_true", help="end the output with one JSON summary")
+    replay.add_argument("--strict", action="store_true", help="exit 1 on warnings too, as for run")
+    replay.add_argument(
+        "--wait", type=float, metavar="SECONDS", help="wait this long for a run in progress, as for run"
+    )
 
 
 def cmd_check_slo(args: argparse.Namespace) -> int:
@@ -318,7 +329,8 @@ def _print_quarantine(table: dict[str, Any], reason: str | None) -> None:
         print(f"{title}: empty" + ("" if table["exists"] else " (no row quarantined yet)"))
         return
     kept = f", {table['matching']} with reason {reason!r}" if reason is not None else ""
-    print(f"{title}: {table['rows']} row(s){kept}")
+    replayed = f" ({table['replayed']} replayed earlier, not counted)" if table.get("replayed") else ""
+    print(f"{title}: {table['rows']} row(s){kept}{replayed}")
     if not table["matching"]:
         return
     _table(["rows", "reason", "message"], [[r["count"], r["label"], r["message"]] for r in table["reasons"]])
@@ -334,9 +346,20 @@ def _print_quarantine(table: dict[str, Any], reason: str | None) -> None:
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
-    from lakehouse.quarantine_review import show
+    from lakehouse.quarantine_review import replay, show
 
     spark, config = _session(args)
+    if args.quarantine_command == "replay":
+        summary = replay(spark, config, args.dataset, args.reason, wait=args.wait).to_dict()
+        silver = summary["datasets"].get(args.dataset, {}).get("silver") or {}
+        done = (silver.get("details") or {}).get("replay")
+        if done:
+            print(
+                f"quarantine replay {done['replay_id']} of {args.dataset}: {done['replayed']} row(s) "
+                f"replayed: {done['to_silver']} to silver, {done['still_quarantined']} still quarantined "
+                f"(with their new reasons), {done['not_found']} not found in bronze (erased)"
+            )
+        return report(summary, args.json, args.strict)
     found = show(spark, config, args.dataset, args.reason, args.limit)
     if args.json:
         print(json.dumps(found, default=str))

@@ -1,4 +1,5 @@
-"""``lakehouse quarantine show``: a dataset's quarantined rows, their reasons and counts.
+"""``lakehouse quarantine show`` and ``replay``: a dataset's quarantined rows, their reasons and
+counts; putting them back through the current contract.
 
 Reads the dataset's silver quarantine table and, when the dataset has gold, gold's
 ``<table>_quarantine`` (rows its ``drop`` expectations kept out). Every reason is shown as
@@ -21,13 +22,17 @@ from lakehouse.constants import GOLD, INGESTED_AT, RUN_ID, SILVER, SOURCE_FILE
 from lakehouse.errors import ConfigError
 from lakehouse.gold.runner import target_of
 from lakehouse.io import delta
+from lakehouse.io.increments import RangeState
 from lakehouse.operations import from_micros
+from lakehouse.silver import replay as silver_replay
+from lakehouse.silver.replay import REPLAY_ID
 from lakehouse.transforms.quarantine import DROPPED_BY, GOLD_RUN_ID, REASONS
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
-    from lakehouse.config.model import PipelineConfig
+    from lakehouse.config.model import DatasetConfig, PipelineConfig
+    from lakehouse.results import RunSummary
 
 WHY = "_lh_why"  # the reasons as array<struct<label, rule, message, value>>
 RAW = "_raw"
@@ -95,8 +100,21 @@ def _show_table(
     found: dict[str, Any] = {"layer": layer, "table": table, "exists": delta.table_exists(spark, table)}
     if not found["exists"]:  # gold writes its quarantine with the first row it drops
         ran = delta.table_exists(spark, parent)
-        return {**found, "layer_ran": ran, "rows": 0, "matching": 0, "reasons": [], "sample": []}
+        return {
+            **found,
+            "layer_ran": ran,
+            "rows": 0,
+            "replayed": 0,
+            "matching": 0,
+            "reasons": [],
+            "sample": [],
+        }
     frame = delta.read_table(spark, table)
+    replayed = 0
+    if REPLAY_ID in frame.columns:  # rows a replay took: where they went is in silver or below
+        replayed = frame.where(F.col(REPLAY_ID).isNotNull()).count()
+        frame = frame.where(F.col(REPLAY_ID).isNull())
+    found["replayed"] = replayed
     frame = frame.withColumn(WHY, _silver_reasons() if layer == SILVER else _gold_reasons())
     total = frame.count()
     if reason is not None:
@@ -124,11 +142,7 @@ def _show_table(
     }
 
 
-def show(
-    spark: SparkSession, config: PipelineConfig, dataset: str, reason: str | None = None, limit: int = 20
-) -> dict[str, Any]:
-    """The quarantine of ``dataset``: per table (silver, then gold's if it has gold) its rows,
-    the rows ``reason`` keeps, counts per reason and the first ``limit`` rows."""
+def _with_quarantine(config: PipelineConfig, dataset: str) -> DatasetConfig:
     ds = config.dataset(dataset)
     if SILVER not in ds.layers:
         raise ConfigError(
@@ -136,6 +150,15 @@ def show(
             file=config.file,
             key_path=f"datasets.{dataset}",
         )
+    return ds
+
+
+def show(
+    spark: SparkSession, config: PipelineConfig, dataset: str, reason: str | None = None, limit: int = 20
+) -> dict[str, Any]:
+    """The quarantine of ``dataset``: per table (silver, then gold's if it has gold) its rows
+    not replayed yet, the rows ``reason`` keeps, counts per reason and the first ``limit`` rows."""
+    ds = _with_quarantine(config, dataset)
     tables = [(SILVER, (ds.quarantine_path, ds.silver_path))]
     if ds.gold is not None:
         target = target_of(config, ds.name, ds.gold.table)
@@ -144,3 +167,26 @@ def show(
         "pipeline": config.name, "env": config.env, "dataset": dataset, "reason": reason, "limit": limit,
         "tables": [_show_table(spark, layer, table, reason, limit) for layer, table in tables],
     }  # fmt: skip
+
+
+def replay(
+    spark: SparkSession,
+    config: PipelineConfig,
+    dataset: str,
+    reason: str | None = None,
+    wait: float | None = None,
+) -> RunSummary:
+    """``lakehouse quarantine replay``: the silver quarantine's rows not replayed yet (those with
+    ``reason``, if given) through the current contract (:mod:`lakehouse.silver.replay`), in a
+    run of the dataset's silver and gold (and its derived tables) under the run lock."""
+    from lakehouse.pipeline import run_pipeline
+
+    ds = _with_quarantine(config, dataset)
+    layers = [SILVER] + ([GOLD] if ds.gold is not None else [])
+    derived = [d.name for d in config.derived if dataset in d.inputs]
+    states = RangeState(config.storage.checkpoint(SILVER, dataset)).dir
+
+    def prepare() -> None:
+        silver_replay.request(states, reason)
+
+    return run_pipeline(spark, config, only={dataset: layers}, derived=derived, wait=wait, prepare=prepare)

@@ -8,7 +8,7 @@ with nothing new compares two Delta versions and returns without a Spark job.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.constants import DRIFT, SILVER
 from lakehouse.errors import ContractError, LakehouseError
@@ -17,6 +17,7 @@ from lakehouse.io.increments import RangeState, ensure_change_feed, range_metada
 from lakehouse.log import get_logger
 from lakehouse.results import LayerResult, RunContext, working
 from lakehouse.silver import drift as silver_drift
+from lakehouse.silver import replay as silver_replay
 from lakehouse.silver.backfill import remove_range
 from lakehouse.silver.batch import BatchPlan, Totals, run_increment
 
@@ -63,6 +64,27 @@ def _result(
     )
 
 
+def _replay(
+    spark: SparkSession,
+    dataset: DatasetConfig,
+    ctx: RunContext,
+    salt: str | None,
+    state: RangeState,
+    totals: Totals,
+) -> dict[str, Any] | None:
+    """Carry out a recorded quarantine replay (``lakehouse quarantine replay``), if any; its
+    rows count as read, and as written or quarantined."""
+    request = silver_replay.pending(state.dir)
+    if request is None:
+        return None
+    working()
+    done = silver_replay.carry_out(spark, dataset, ctx.run_id, salt, state.dir, request)
+    totals.read += done["to_silver"] + done["still_quarantined"]
+    totals.written += done["to_silver"]
+    totals.quarantined += done["still_quarantined"]
+    return {"replay_id": int(request["id"]), "reason": request.get("reason"), **done}
+
+
 def process(
     spark: SparkSession, dataset: DatasetConfig, config: PipelineConfig, ctx: RunContext
 ) -> LayerResult:
@@ -86,10 +108,14 @@ def process(
             spark, dataset, int(backfill["start"]), int(backfill["end"]), ctx.run_id
         )
         state.backfill_removed(backfill["removed"])
+    replayed = _replay(spark, dataset, ctx, salt, state, totals)
     inc = state.next(spark, dataset.bronze_path)
     if inc is None:
         log.info("nothing new in bronze", consumed=state.consumed())
-        return _result(dataset, totals, delta.table_version(spark, dataset.silver_path), {})
+        result = _result(dataset, totals, delta.table_version(spark, dataset.silver_path), {})
+        if replayed is not None:
+            result.details["replay"] = replayed
+        return result
     working()
     if not inc.replay:
         if inc.start == 0:
@@ -124,6 +150,8 @@ def process(
     result = _result(dataset, totals, delta.table_version(spark, dataset.silver_path), drift)
     result.details["drift_files"] = found
     result.details["versions_read"] = {dataset.bronze_path: [inc.start, inc.end]}
+    if replayed is not None:
+        result.details["replay"] = replayed
     if backfill is not None:
         result.details["backfill"] = {
             "bronze_versions": [backfill["start"], backfill["end"]],

@@ -20,6 +20,7 @@ from lakehouse.cli_ops import (
     cmd_check_slo,
     cmd_history,
     cmd_quarantine,
+    cmd_report,
     cmd_rerun,
     cmd_status,
     report,
@@ -324,6 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rerun": cmd_rerun,
         "check-slo": cmd_check_slo,
         "quarantine": cmd_quarantine,
+        "report": cmd_report,
     }
     try:
         return handlers[args.command](args)

@@ -1,4 +1,5 @@
-"""The run summary table, and the operator commands ``status``, ``history`` and ``rerun --failed``."""
+"""The run summary table, and the operator commands ``status``, ``history``, ``rerun --failed``,
+``check-slo``, ``quarantine show`` and ``report``."""
 
 from __future__ import annotations
 
@@ -229,6 +230,11 @@ def add_review_parsers(sub: Any, add_config: AddConfig) -> None:
         help="show the first N rows (default 20; 0: counts only)",
     )
     show.add_argument("--json", action="store_true", help="print one JSON object")
+    page = sub.add_parser("report", help="write one self-contained HTML page about the last runs")
+    add_config(page)
+    page.add_argument("--out", metavar="FILE", help="write the HTML page here (e.g. report.html)")
+    page.add_argument("--last", type=_count, default=30, metavar="N", help="the last N runs (default 30)")
+    page.add_argument("--json", action="store_true", help="print the page's data as one JSON object")
 
 
 def cmd_check_slo(args: argparse.Namespace) -> int:
@@ -288,4 +294,23 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     print(f"dataset {found['dataset']} (pipeline {found['pipeline']}, env {found['env']})")
     for table in found["tables"]:
         _print_quarantine(table, args.reason)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from lakehouse.report.gather import gather
+    from lakehouse.report.page import render
+
+    if not args.out and not args.json:
+        print("lakehouse: report needs --out FILE (the HTML page), --json, or both", file=sys.stderr)
+        return 2
+    spark, config = _session(args)
+    data = gather(spark, config, args.last)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as out:
+            out.write(render(data))
+    if args.json:
+        print(json.dumps(data, default=str))
+    else:
+        print(f"report of {len(data['runs'])} run(s) of pipeline {config.name} written to {args.out}")
     return 0

@@ -8,7 +8,7 @@ import re
 from html.parser import HTMLParser
 from typing import Any
 
-from lakehouse.report.charts import bars, lines
+from lakehouse.report.charts import BOTTOM, HEIGHT, TOP, bars, lines
 from lakehouse.report.conservation import MISMATCH, OK, UNVERIFIED, conservation
 from lakehouse.report.page import render
 
@@ -152,7 +152,9 @@ def test_charts_draw_a_mark_per_value_and_leave_gaps_for_none() -> None:
     )
     assert svg.count('class="mark"') == 5
     heights = [float(h) for h in re.findall(r'<rect class="mark"[^>]* height="([\d.]+)"', svg)]
-    assert min(heights) == 1.0 and max(heights) > 100  # zero drawn as a 1px bar, 5 near the top
+    # zero drawn as a 1px bar; 5 rows on an axis of 0..8 (four steps of 2): 5/8 of the plot
+    assert min(heights) == 1.0 and max(heights) == round((HEIGHT - TOP - BOTTOM) * 5 / 8, 1)
+    assert [t for t in re.findall(r'class="tick"[^>]*>([^<]+)<', svg)][:5] == ["0", "2", "4", "6", "8"]
     assert "run b: bronze 0 rows" in svg
     svg = lines("q", ["a", "b", "c"], ["a", "b", "c"], [("usage", [10.0, None, 20.0])])
     assert svg.count('class="mark"') == 2 and 'class="line"' not in svg  # the gap breaks the line

@@ -15,17 +15,20 @@ from html import escape
 
 Series = tuple[str, Sequence[float | None]]
 
-WIDTH, HEIGHT = 660, 230
+WIDTH, HEIGHT = 520, 220
 LEFT, RIGHT, TOP, BOTTOM = 58, 14, 14, 46
 PALETTE = ("#b7791f", "#718096", "#2b6cb0", "#2f855a", "#c53030", "#6b46c1", "#d53f8c", "#319795")
 
 
-def _nice_max(value: float) -> float:
-    """The smallest 1, 2 or 5 times a power of ten at or above ``value`` (1 for nothing)."""
+def _scale_top(value: float, percent: bool) -> float:
+    """The axis' top: four equal steps of 1, 2 or 5 times a power of ten (whole rows for counts)."""
     if value <= 0:
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    return next(step * power for step in (1, 2, 5, 10) if step * power >= value)
+        return 4.0
+    power = 10 ** math.floor(math.log10(value / 4))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power * 4 >= value)
+    if not percent:
+        step = max(step, 1)
+    return min(step * 4, 100.0) if percent else step * 4
 
 
 def _number(value: float, percent: bool) -> str:
@@ -49,7 +52,7 @@ def _frame(title: str, labels: Sequence[str], top: float, percent: bool) -> list
             f'<text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
             f"{escape(_number(top * i / 4, percent))}</text>"
         )
-    step = max(1, math.ceil(len(labels) / 10))
+    step = max(1, math.ceil(len(labels) / 7))
     slot = plot_w / max(len(labels), 1)
     for i, label in enumerate(labels):
         if i % step == 0 or i == len(labels) - 1:
@@ -65,7 +68,7 @@ def _frame(title: str, labels: Sequence[str], top: float, percent: bool) -> list
 def bars(title: str, labels: Sequence[str], tips: Sequence[str], series: Sequence[Series]) -> str:
     """Grouped bars: one group per run (``labels``, ``tips`` its tooltip name), one bar per series."""
     values = [v for _, vs in series for v in vs if v is not None]
-    top = _nice_max(max(values, default=0))
+    top = _scale_top(max(values, default=0), percent=False)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     out = _frame(title, labels, top, percent=False)
     slot = plot_w / max(len(labels), 1)
@@ -89,7 +92,7 @@ def bars(title: str, labels: Sequence[str], tips: Sequence[str], series: Sequenc
 def lines(title: str, labels: Sequence[str], tips: Sequence[str], series: Sequence[Series]) -> str:
     """Lines of percentages over the runs, a point per value (``None`` leaves a gap)."""
     values = [v for _, vs in series for v in vs if v is not None]
-    top = min(_nice_max(max(values, default=0)), 100.0)
+    top = _scale_top(max(values, default=0), percent=True)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     out = _frame(title, labels, top, percent=True)
     slot = plot_w / max(len(labels), 1)

@@ -71,7 +71,10 @@ def _legend(names: Sequence[str]) -> str:
 
 def _axis(data: Mapping[str, Any]) -> tuple[list[str], list[str], dict[str, int]]:
     runs = data["runs"]
-    labels = [(r.get("started_at") or "")[5:16] or str(i + 1) for i, r in enumerate(runs)]
+    starts = [r.get("started_at") or "" for r in runs]
+    days = {s[:10] for s in starts}
+    cut = slice(11, 19) if len(days) == 1 else slice(5, 16)  # one day: the time; else day and minute
+    labels = [s[cut] or f"#{i + 1}" for i, s in enumerate(starts)]
     tips = [f"run {r['run_id']} ({r.get('started_at') or 'no start'})" for r in runs]
     return labels, tips, {r["run_id"]: i for i, r in enumerate(runs)}
 
@@ -198,7 +201,14 @@ def _parts(parts: Mapping[str, int]) -> str:
 
 def _conservation(data: Mapping[str, Any]) -> str:
     found = data["conservation"]
-    head = f"<h2>Conservation in the last run <code>{_e(found['run_id'])}</code></h2>"
+    checks = [c["check"] for c in found["rows"]]
+    tally = ", ".join(
+        f"{checks.count(k)} {_e(_MARKS[k])}" for k in _MARKS if checks.count(k) or k != "unverified"
+    )
+    state = next((r["status"] for r in data["runs"] if r["run_id"] == found["run_id"]), None)
+    head = (
+        f"<h2>Conservation in the last run <code>{_e(found['run_id'])}</code> ({_state(state)}): {tally}</h2>"
+    )
     rows = []
     for c in found["rows"]:
         mark = _MARKS.get(c["check"], c["check"])

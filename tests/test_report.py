@@ -8,6 +8,9 @@ import re
 from html.parser import HTMLParser
 from typing import Any
 
+import pytest
+
+from lakehouse.cli import main
 from lakehouse.report.charts import BOTTOM, HEIGHT, TOP, bars, lines
 from lakehouse.report.conservation import MISMATCH, OK, UNVERIFIED, conservation
 from lakehouse.report.page import render
@@ -59,10 +62,19 @@ def test_change_feed_buckets_merge_no_ops_scd2_and_unfinished_layers() -> None:
         _row("m", "gold", 10, 8),  # 2 unchanged keys: a merge cannot tell, so unverified
         _row("m2", "gold", 10, 11),  # more written than read by a merge: a mismatch
         _row("h", "gold", 10, 14),  # scd2: 10 opened, 4 closed
+        _row("h0", "gold", 0, 0),  # scd2 with nothing new
         _row("f", "bronze", 4, 0, status="failed", error="FileNotFound: <landing>"),
         _row("derived_t", "gold", 20, 3),  # a derived table: not listed
     ]
-    modes = {"cdc": "merge", "cdc2": "scd2", "m": "merge", "m2": "merge", "h": "scd2", "f": "merge"}
+    modes = {
+        "cdc": "merge",
+        "cdc2": "scd2",
+        "m": "merge",
+        "m2": "merge",
+        "h": "scd2",
+        "h0": "scd2",
+        "f": "merge",
+    }
     table = conservation(rows, modes)
     assert _checks(table) == {
         ("cdc", "gold"): OK,
@@ -70,6 +82,7 @@ def test_change_feed_buckets_merge_no_ops_scd2_and_unfinished_layers() -> None:
         ("m", "gold"): UNVERIFIED,
         ("m2", "gold"): MISMATCH,
         ("h", "gold"): UNVERIFIED,
+        ("h0", "gold"): OK,
         ("f", "bronze"): "failed",
     }
     merge = next(c for c in table if c["dataset"] == "m")
@@ -158,3 +171,8 @@ def test_charts_draw_a_mark_per_value_and_leave_gaps_for_none() -> None:
     assert "run b: bronze 0 rows" in svg
     svg = lines("q", ["a", "b", "c"], ["a", "b", "c"], [("usage", [10.0, None, 20.0])])
     assert svg.count('class="mark"') == 2 and 'class="line"' not in svg  # the gap breaks the line
+
+
+def test_report_without_out_or_json_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "--config", "nowhere.yml", "--env", ""]) == 2
+    assert capsys.readouterr().err == "lakehouse: report needs --out FILE (the HTML page), --json, or both\n"

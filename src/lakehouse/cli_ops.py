@@ -197,11 +197,15 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
-def _count(text: str) -> int:
+def _count(text: str, least: int = 0) -> int:
     value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be {least} or more, not {value}")
     return value
+
+
+def _runs(text: str) -> int:
+    return _count(text, 1)
 
 
 def add_review_parsers(sub: Any, add_config: AddConfig) -> None:
@@ -233,7 +237,7 @@ def add_review_parsers(sub: Any, add_config: AddConfig) -> None:
     page = sub.add_parser("report", help="write one self-contained HTML page about the last runs")
     add_config(page)
     page.add_argument("--out", metavar="FILE", help="write the HTML page here (e.g. report.html)")
-    page.add_argument("--last", type=_count, default=30, metavar="N", help="the last N runs (default 30)")
+    page.add_argument("--last", type=_runs, default=30, metavar="N", help="the last N runs (default 30)")
     page.add_argument("--json", action="store_true", help="print the page's data as one JSON object")
 
 

@@ -12,7 +12,8 @@ Pure: ledger rows in, table rows out. Each layer's rows read must equal the part
   values did not change, a MERGE no-op) is not counted by the ledger: a positive remainder is
   shown as such, unverified, a negative one is a mismatch;
 * gold, ``scd2``: rows written count the versions closed as well as opened, so the ledger
-  cannot balance them; shown, unverified, unless more was written than two per row kept.
+  cannot balance them; shown, unverified, unless more was written than two per row kept
+  (a layer that read nothing must have written nothing).
 
 A layer that failed, is still running, was abandoned or skipped has no outcome to balance.
 """
@@ -60,7 +61,7 @@ def _gold(row: Mapping[str, Any], mode: str | None) -> dict[str, Any]:
             return _exact(row, {"written": written, "dropped": dropped})
         note = f"{rest} row(s) left: unchanged keys (MERGE no-ops), which the ledger does not count"
         return _entry(row, {"written": written, "dropped": dropped}, UNVERIFIED, note)
-    if mode == "scd2":
+    if mode == "scd2" and read:
         parts = {"written": written, "dropped": dropped}
         if written > 2 * (read - dropped):
             return _entry(row, parts, MISMATCH, "more versions written than two per row kept")

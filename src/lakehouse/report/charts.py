@@ -37,9 +37,16 @@ def _number(value: float, percent: bool) -> str:
     return f"{value:,.0f}"
 
 
-def _frame(title: str, labels: Sequence[str], top: float, percent: bool) -> list[str]:
-    """The svg element, grid lines with their values and the run labels (every k-th)."""
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+
+def _frame(
+    title: str, labels: Sequence[str], series: Sequence[Series], percent: bool
+) -> tuple[list[str], float]:
+    """The svg element, grid lines with their values and the run labels (every k-th), and the
+    axis' top value for ``series``."""
+    top = _scale_top(max((v for _, vs in series for v in vs if v is not None), default=0), percent)
+    plot_h = PLOT_H
     out = [
         f'<svg class="chart" role="img" aria-label="{escape(title)}" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" xmlns="http://www.w3.org/2000/svg">',
@@ -53,7 +60,7 @@ def _frame(title: str, labels: Sequence[str], top: float, percent: bool) -> list
             f"{escape(_number(top * i / 4, percent))}</text>"
         )
     step = max(1, math.ceil(len(labels) / 7))
-    slot = plot_w / max(len(labels), 1)
+    slot = PLOT_W / max(len(labels), 1)
     for i, label in enumerate(labels):
         if i % step == 0 or i == len(labels) - 1:
             x = LEFT + slot * (i + 0.5)
@@ -62,16 +69,13 @@ def _frame(title: str, labels: Sequence[str], top: float, percent: bool) -> list
                 f"{escape(label)}</text>"
             )
     out.append(f'<text class="axis" x="{LEFT}" y="{HEIGHT - 8}">runs, oldest to newest</text>')
-    return out
+    return out, top
 
 
 def bars(title: str, labels: Sequence[str], tips: Sequence[str], series: Sequence[Series]) -> str:
     """Grouped bars: one group per run (``labels``, ``tips`` its tooltip name), one bar per series."""
-    values = [v for _, vs in series for v in vs if v is not None]
-    top = _scale_top(max(values, default=0), percent=False)
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    out = _frame(title, labels, top, percent=False)
-    slot = plot_w / max(len(labels), 1)
+    out, top = _frame(title, labels, series, percent=False)
+    plot_h, slot = PLOT_H, PLOT_W / max(len(labels), 1)
     width = slot * 0.8 / max(len(series), 1)
     for s, (name, vs) in enumerate(series):
         color = PALETTE[s % len(PALETTE)]
@@ -91,11 +95,8 @@ def bars(title: str, labels: Sequence[str], tips: Sequence[str], series: Sequenc
 
 def lines(title: str, labels: Sequence[str], tips: Sequence[str], series: Sequence[Series]) -> str:
     """Lines of percentages over the runs, a point per value (``None`` leaves a gap)."""
-    values = [v for _, vs in series for v in vs if v is not None]
-    top = _scale_top(max(values, default=0), percent=True)
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    out = _frame(title, labels, top, percent=True)
-    slot = plot_w / max(len(labels), 1)
+    out, top = _frame(title, labels, series, percent=True)
+    plot_h, slot = PLOT_H, PLOT_W / max(len(labels), 1)
     for s, (name, vs) in enumerate(series):
         color = PALETTE[s % len(PALETTE)]
         points = [

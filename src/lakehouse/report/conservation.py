@@ -11,9 +11,9 @@ Pure: ledger rows in, table rows out. Each layer's rows read must equal the part
 * gold, ``merge``: rows read = written + dropped + unchanged, where unchanged (a key whose
   values did not change, a MERGE no-op) is not counted by the ledger: a positive remainder is
   shown as such, unverified, a negative one is a mismatch;
-* gold, ``scd2``: rows written count the versions closed as well as opened, so the ledger
-  cannot balance them; shown, unverified, unless more was written than two per row kept
-  (a layer that read nothing must have written nothing).
+* gold, ``scd2``: rows written count the versions closed as well as opened, and unchanged
+  rows write nothing, so the ledger cannot balance them; shown, unverified, unless more was
+  written than two per row kept (a layer that read nothing must have written nothing).
 
 A layer that failed, is still running, was abandoned or skipped has no outcome to balance.
 """
@@ -65,7 +65,7 @@ def _gold(row: Mapping[str, Any], mode: str | None) -> dict[str, Any]:
         parts = {"written": written, "dropped": dropped}
         if written > 2 * (read - dropped):
             return _entry(row, parts, MISMATCH, "more versions written than two per row kept")
-        note = "SCD2 counts closed and opened versions as written, so they do not add up to rows read"
+        note = "SCD2 writes changed rows only, counting closed and opened versions: no sum to check"
         return _entry(row, parts, UNVERIFIED, note)
     return _exact(row, {"written": written, "dropped": dropped})
 

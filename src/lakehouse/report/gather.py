@@ -36,6 +36,17 @@ def _age(moment: datetime | None, now: datetime) -> str | None:
     return None if moment is None else age_text((now - moment).total_seconds())
 
 
+def _layer(row: dict[str, Any]) -> dict[str, Any]:
+    """A ledger state as the page shows it: change-feed buckets in their documented order."""
+    from lakehouse.transforms.cdc import BUCKETS
+
+    found = {k: row.get(k) for k in _LAYER_FIELDS}
+    if found["counts"]:
+        order = {name: i for i, name in enumerate(BUCKETS)}
+        found["counts"] = dict(sorted(found["counts"].items(), key=lambda kv: (order.get(kv[0], 99), kv[0])))
+    return found
+
+
 def targets(config: PipelineConfig) -> list[dict[str, Any]]:
     """Datasets and derived tables in pipeline order, with their layers."""
     found = [{"dataset": n, "layers": list(ds.layers), "derived": False} for n, ds in config.datasets.items()]
@@ -101,7 +112,7 @@ def gather(spark: SparkSession, config: PipelineConfig, last: int = 30) -> dict[
     """Everything the page shows about the pipeline's ``last`` runs."""
     rows = ledger_states(spark, config)
     runs = list(reversed(runs_of(rows, last)))  # oldest first: the charts' axis
-    kept = [layer for run in runs for layer in run["layers"]]
+    layers = [_layer(layer) for run in runs for layer in run["layers"]]
     last_run = runs[-1]["run_id"] if runs else None
     modes = {name: ds.gold.mode for name, ds in config.datasets.items() if ds.gold is not None}
     return {
@@ -109,10 +120,10 @@ def gather(spark: SparkSession, config: PipelineConfig, last: int = 30) -> dict[
         "targets": targets(config),
         "runs": [{"run_id": r["run_id"], "status": r["status"], "started_at": _time(r["started_at"]),
                   "finished_at": _time(r["finished_at"])} for r in runs],
-        "layers": [{k: layer.get(k) for k in _LAYER_FIELDS} for layer in kept],
+        "layers": layers,
         "conservation": {
             "run_id": last_run,
-            "rows": conservation([r for r in kept if r["run_id"] == last_run], modes),
+            "rows": conservation([r for r in layers if r["run_id"] == last_run], modes),
         },
         "quarantine": _quarantine(spark, config) if runs else [],
         "expectations": _expectations(spark, config, [r["run_id"] for r in runs]),

@@ -116,6 +116,7 @@ class Browser:
     """Headless Chromium over ``--remote-debugging-pipe``: one page, its events kept in order."""
 
     def __init__(self, executable: str, profile: str) -> None:
+        self._log = open(Path(profile) / "chromium.log", "w+b")  # noqa: SIM115 (closed in close())
         to_browser, self._write = os.pipe()
         self._read, from_browser = os.pipe()
 
@@ -129,7 +130,7 @@ class Browser:
             [executable, "--headless=new", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
              f"--user-data-dir={profile}", "--no-first-run", "--hide-scrollbars", "about:blank"],
             preexec_fn=on_fds_3_and_4, close_fds=False, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=self._log,
         )  # fmt: skip
         os.close(to_browser)
         os.close(from_browser)
@@ -159,10 +160,14 @@ class Browser:
             ready, _, _ = select.select([self._read], [], [], max(end - time.monotonic(), 0))
             assert ready, "Chromium did not answer in time"
             chunk = os.read(self._read, 1 << 20)
-            assert chunk, "Chromium closed its DevTools pipe"
+            assert chunk, f"Chromium closed its DevTools pipe; its output: {self.output()[-2000:]}"
             self._buffer += chunk
         raw, self._buffer = self._buffer.split(b"\0", 1)
         return dict(json.loads(raw))
+
+    def output(self) -> str:
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
 
     def open(self, url: str) -> None:
         """A new page, with the domains whose events the test reads, at ``url`` once loaded."""
@@ -217,6 +222,7 @@ class Browser:
         self.process.wait(timeout=30)
         os.close(self._write)
         os.close(self._read)
+        self._log.close()
 
 
 @pytest.fixture()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from lakehouse.cli_ops import add_parsers as add_operator_parsers
 from lakehouse.cli_ops import (
+    add_report_parser,
     add_review_parsers,
     cmd_check_slo,
     cmd_history,
@@ -118,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_operator_parsers(sub, add_config)
     add_review_parsers(sub, add_config)
+    add_report_parser(sub, add_config)
     return parser
 
 

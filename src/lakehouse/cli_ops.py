@@ -1,5 +1,4 @@
-"""The run summary table, and the operator commands ``status``, ``history``, ``rerun --failed``,
-``check-slo``, ``quarantine show`` and ``report``."""
+"""The run summary table, and the operator commands ``status``, ``history`` and ``rerun --failed``."""
 
 from __future__ import annotations
 
@@ -234,11 +233,6 @@ def add_review_parsers(sub: Any, add_config: AddConfig) -> None:
         help="show the first N rows (default 20; 0: counts only)",
     )
     show.add_argument("--json", action="store_true", help="print one JSON object")
-    page = sub.add_parser("report", help="write one self-contained HTML page about the last runs")
-    add_config(page)
-    page.add_argument("--out", metavar="FILE", help="write the HTML page here (e.g. report.html)")
-    page.add_argument("--last", type=_runs, default=30, metavar="N", help="the last N runs (default 30)")
-    page.add_argument("--json", action="store_true", help="print the page's data as one JSON object")
 
 
 def cmd_check_slo(args: argparse.Namespace) -> int:
@@ -299,6 +293,15 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     for table in found["tables"]:
         _print_quarantine(table, args.reason)
     return 0
+
+
+def add_report_parser(sub: Any, add_config: AddConfig) -> None:
+    """``report``: the HTML page of the last runs."""
+    page = sub.add_parser("report", help="write one self-contained HTML page about the last runs")
+    add_config(page)
+    page.add_argument("--out", metavar="FILE", help="write the HTML page here (e.g. report.html)")
+    page.add_argument("--last", type=_runs, default=30, metavar="N", help="the last N runs (default 30)")
+    page.add_argument("--json", action="store_true", help="print the page's data as one JSON object")
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -16,11 +16,13 @@ from pathlib import Path
 
 from lakehouse.cli_ops import add_parsers as add_operator_parsers
 from lakehouse.cli_ops import (
+    add_report_parser,
     add_review_parsers,
     cmd_backfill,
     cmd_check_slo,
     cmd_history,
     cmd_quarantine,
+    cmd_report,
     cmd_rerun,
     cmd_status,
     report,
@@ -118,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_operator_parsers(sub, add_config)
     add_review_parsers(sub, add_config)
+    add_report_parser(sub, add_config)
     return parser
 
 
@@ -326,6 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "backfill": cmd_backfill,
         "check-slo": cmd_check_slo,
         "quarantine": cmd_quarantine,
+        "report": cmd_report,
     }
     try:
         return handlers[args.command](args)

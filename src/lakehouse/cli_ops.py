@@ -252,11 +252,15 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
-def _count(text: str) -> int:
+def _count(text: str, least: int = 0) -> int:
     value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be {least} or more, not {value}")
     return value
+
+
+def _runs(text: str) -> int:
+    return _count(text, 1)
 
 
 def add_review_parsers(sub: Any, add_config: AddConfig) -> None:
@@ -367,4 +371,32 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     print(f"dataset {found['dataset']} (pipeline {found['pipeline']}, env {found['env']})")
     for table in found["tables"]:
         _print_quarantine(table, args.reason)
+    return 0
+
+
+def add_report_parser(sub: Any, add_config: AddConfig) -> None:
+    """``report``: the HTML page of the last runs."""
+    page = sub.add_parser("report", help="write one self-contained HTML page about the last runs")
+    add_config(page)
+    page.add_argument("--out", metavar="FILE", help="write the HTML page here (e.g. report.html)")
+    page.add_argument("--last", type=_runs, default=30, metavar="N", help="the last N runs (default 30)")
+    page.add_argument("--json", action="store_true", help="print the page's data as one JSON object")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from lakehouse.report.gather import gather
+    from lakehouse.report.page import render
+
+    if not args.out and not args.json:
+        print("lakehouse: report needs --out FILE (the HTML page), --json, or both", file=sys.stderr)
+        return 2
+    spark, config = _session(args)
+    data = gather(spark, config, args.last)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as out:
+            out.write(render(data))
+    if args.json:
+        print(json.dumps(data, default=str))
+    else:
+        print(f"report of {len(data['runs'])} run(s) of pipeline {config.name} written to {args.out}")
     return 0

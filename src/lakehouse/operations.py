@@ -26,7 +26,7 @@ RERUN_STATES = ("failed", ABANDONED)
 OK_STATES = ("succeeded", "succeeded_with_warnings")
 _FIELDS = ("run_id", "dataset", "layer", "status", "rows_read", "rows_written", "rows_quarantined",
            "rows_dropped", "table_version", "bad_files", "error", "error_class", "started_at",
-           "finished_at", "duration_s", "event_at", "host", "pid")  # fmt: skip
+           "finished_at", "duration_s", "event_at", "host", "pid", "counts")  # fmt: skip
 
 
 _TIMES = ("started_at", "finished_at", "event_at")
@@ -142,6 +142,11 @@ def history(
     rows = ledger_states(spark, config)
     if dataset is not None:
         rows = [r for r in rows if r["dataset"] == dataset]
+    return runs_of(rows, last)
+
+
+def runs_of(rows: list[dict[str, Any]], last: int) -> list[dict[str, Any]]:
+    """The newest ``last`` runs of ledger states ``rows`` (newest run first), each with its layers."""
     runs: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         runs.setdefault(row["run_id"], []).append(row)

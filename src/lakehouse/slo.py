@@ -100,7 +100,7 @@ def evaluate(dataset: str, slo: Slo | None, found: Measured, now: datetime) -> l
     return checks
 
 
-def _last_success(name: str, rows: list[dict[str, Any]]) -> tuple[str | None, datetime | None]:
+def last_success(name: str, rows: list[dict[str, Any]]) -> tuple[str | None, datetime | None]:
     """The newest run of dataset ``name`` that succeeded (rows: newest run first) and its end."""
     runs: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
@@ -131,7 +131,7 @@ def measure(
     spark: SparkSession, config: PipelineConfig, dataset: DatasetConfig, rows: list[dict[str, Any]]
 ) -> Measured:
     """What ``dataset``'s objectives need, from the ledger ``rows`` and its newest layer table."""
-    run_id, finished = _last_success(dataset.name, rows)
+    run_id, finished = last_success(dataset.name, rows)
     silver = next(
         (
             r

@@ -15,17 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lakehouse.cli_ops import add_parsers as add_operator_parsers
-from lakehouse.cli_ops import (
+from lakehouse.cli_ops import cmd_backfill, cmd_history, cmd_rerun, cmd_status, report
+from lakehouse.cli_review import (
     add_report_parser,
     add_review_parsers,
-    cmd_backfill,
     cmd_check_slo,
-    cmd_history,
     cmd_quarantine,
     cmd_report,
-    cmd_rerun,
-    cmd_status,
-    report,
 )
 from lakehouse.constants import LAYERS
 from lakehouse.errors import ConfigError, LakehouseError, PipelineBusyError

@@ -41,7 +41,7 @@ def add_parsers(sub: Any, add_config: AddConfig) -> None:
     start = backfill.add_mutually_exclusive_group(required=True)
     start.add_argument(
         "--from-version",
-        type=_count,
+        type=count_arg,
         metavar="N",
         help="from this bronze Delta version on (DESCRIBE HISTORY)",
     )
@@ -65,7 +65,7 @@ def _moment(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
 
 
-def _session(args: argparse.Namespace) -> tuple[Any, Any]:
+def open_session(args: argparse.Namespace) -> tuple[Any, Any]:
     from lakehouse.config import load_config
     from lakehouse.log import configure_logging
     from lakehouse.spark import get_spark
@@ -81,7 +81,7 @@ def _age(seconds: float | None) -> str:
     return "-" if seconds is None else age_text(seconds)
 
 
-def _text(value: Any) -> str:
+def cell_text(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, datetime):
@@ -89,8 +89,8 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _table(header: list[str], rows: list[list[Any]]) -> None:
-    cells = [[_text(v) for v in row] for row in rows]
+def print_rows(header: list[str], rows: list[list[Any]]) -> None:
+    cells = [[cell_text(v) for v in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(header)]
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip())
     for row in cells:
@@ -197,13 +197,13 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from lakehouse.operations import status
 
-    spark, config = _session(args)
+    spark, config = open_session(args)
     found = status(spark, config)
     if args.json:
         print(json.dumps(found, default=str))
         return 0
-    print(f"pipeline {found['pipeline']} (env {found['env']}), as of {_text(found['as_of'])} UTC")
-    _table(
+    print(f"pipeline {found['pipeline']} (env {found['env']}), as of {cell_text(found['as_of'])} UTC")
+    print_rows(
         ["dataset", "layer", "state", "last run", "age", "read", "written", "quarant.", "took"],
         [
             [e["dataset"], e["layer"], e["status"], e.get("run_id"), _age(e.get("age_s")), e.get("rows_read"),
@@ -219,7 +219,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                 f"  ! {e['dataset']}/{e['layer']} (run {err['run_id']}): {err['error_class']}: {err['error']}"
             )
     print("gold freshness")
-    _table(
+    print_rows(
         ["table", "version", "updated", "age", "last success"],
         [
             [g["dataset"], g["version"], g["updated_at"], _age(g["age_s"]), g["last_success_run"]]
@@ -232,7 +232,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     from lakehouse.operations import history
 
-    spark, config = _session(args)
+    spark, config = open_session(args)
     runs = history(spark, config, args.dataset, args.last)
     if args.json:
         print(json.dumps(runs, default=str))
@@ -243,160 +243,17 @@ def cmd_history(args: argparse.Namespace) -> int:
         )
         return 0
     for run in runs:
-        print(f"run {run['run_id']}: {run['status']} (started {_text(run['started_at'])})")
+        print(f"run {run['run_id']}: {run['status']} (started {cell_text(run['started_at'])})")
         for r in run["layers"]:
             took = "-" if r["duration_s"] is None else f"{r['duration_s']:.1f}s"
-            written = _text(r["rows_written"])
+            written = cell_text(r["rows_written"])
             line = f"  {r['dataset']:<22}{r['layer']:<8}{r['status']:<25}{written:>9} rows  {took}"
             print(line + (f"  ! {r['error']}" if r["error"] else ""))
     return 0
 
 
-def _count(text: str, least: int = 0) -> int:
+def count_arg(text: str, least: int = 0) -> int:
     value = int(text)
     if value < least:
         raise argparse.ArgumentTypeError(f"must be {least} or more, not {value}")
     return value
-
-
-def _runs(text: str) -> int:
-    return _count(text, 1)
-
-
-def add_review_parsers(sub: Any, add_config: AddConfig) -> None:
-    """``check-slo`` and ``quarantine show``."""
-    slo = sub.add_parser(
-        "check-slo", help="evaluate the contracts' freshness and volume SLOs; exit 1 on a breach"
-    )
-    add_config(slo)
-    slo.add_argument("--dataset", help="only this dataset's SLOs")
-    slo.add_argument("--json", action="store_true", help="print one JSON object")
-    quarantine = sub.add_parser("quarantine", help="review quarantined rows")
-    q_sub = quarantine.add_subparsers(dest="quarantine_command", required=True)
-    show = q_sub.add_parser("show", help="a dataset's quarantined rows: counts per reason and the first rows")
-    add_config(show)
-    show.add_argument("--dataset", required=True, help="the dataset (required)")
-    show.add_argument(
-        "--reason",
-        metavar="R",
-        help="only rows with a reason whose rule or label is exactly R (cast, 'cast on value')",
-    )
-    show.add_argument(
-        "--limit",
-        type=_count,
-        default=20,
-        metavar="N",
-        help="show the first N rows (default 20; 0: counts only)",
-    )
-    show.add_argument("--json", action="store_true", help="print one JSON object")
-    replay = q_sub.add_parser(
-        "replay", help="put quarantined rows through the current contract again (after a fix); each row once"
-    )
-    add_config(replay)
-    replay.add_argument("--dataset", required=True, help="the dataset (required)")
-    replay.add_argument("--reason", metavar="R", help="only rows with this rule or label, as for show")
-    replay.add_argument("--json", action="store_true", help="end the output with one JSON summary")
-    replay.add_argument("--strict", action="store_true", help="exit 1 on warnings too, as for run")
-    replay.add_argument(
-        "--wait", type=float, metavar="SECONDS", help="wait this long for a run in progress, as for run"
-    )
-
-
-def cmd_check_slo(args: argparse.Namespace) -> int:
-    from lakehouse.slo import BREACH, check_slos
-
-    spark, config = _session(args)
-    found = check_slos(spark, config, args.dataset)
-    if args.json:
-        print(json.dumps(found, default=str))
-    else:
-        print(f"pipeline {found['pipeline']} (env {found['env']}), SLOs as of {_text(found['as_of'])} UTC")
-        _table(
-            ["dataset", "SLO", "measured", "bound", "state"],
-            [[c["dataset"], c["slo"], c["measured"], c["bound"], c["status"]] for c in found["checks"]],
-        )
-    breached = [c for c in found["checks"] if c["status"] == BREACH]
-    for c in breached:
-        print(
-            f"lakehouse: SLO breached: {c['dataset']} {c['slo']}: {c['measured']} (bound {c['bound']})",
-            file=sys.stderr,
-        )
-    return 1 if breached else 0
-
-
-def _print_quarantine(table: dict[str, Any], reason: str | None) -> None:
-    title = f"{table['layer']} quarantine {table['table']}"
-    if not table["layer_ran"]:
-        print(f"{title}: no table yet (the layer has not run)")
-        return
-    if not table["rows"]:
-        print(f"{title}: empty" + ("" if table["exists"] else " (no row quarantined yet)"))
-        return
-    kept = f", {table['matching']} with reason {reason!r}" if reason is not None else ""
-    replayed = f" ({table['replayed']} replayed earlier, not counted)" if table.get("replayed") else ""
-    print(f"{title}: {table['rows']} row(s){kept}{replayed}")
-    if not table["matching"]:
-        return
-    _table(["rows", "reason", "message"], [[r["count"], r["label"], r["message"]] for r in table["reasons"]])
-    if table["sample"]:
-        print(f"first {len(table['sample'])} row(s):")
-    for i, row in enumerate(table["sample"], 1):
-        where = ", ".join(f"{k} {_text(row[k])}" for k in ("file", "run_id", "quarantined_at") if row[k])
-        print(f"  {i}. {where}")
-        for why in row["reasons"]:
-            value = "" if why["value"] is None else f" (value {why['value']!r})"
-            print(f"     - {why['label']}: {why['message']}{value}")
-        print(f"     row: {row['row']}")
-
-
-def cmd_quarantine(args: argparse.Namespace) -> int:
-    from lakehouse.quarantine_review import replay, show
-
-    spark, config = _session(args)
-    if args.quarantine_command == "replay":
-        summary = replay(spark, config, args.dataset, args.reason, wait=args.wait).to_dict()
-        silver = summary["datasets"].get(args.dataset, {}).get("silver") or {}
-        done = (silver.get("details") or {}).get("replay")
-        if done:
-            print(
-                f"quarantine replay {done['replay_id']} of {args.dataset}: {done['replayed']} row(s) "
-                f"replayed: {done['to_silver']} to silver, {done['still_quarantined']} still quarantined "
-                f"(with their new reasons), {done['not_found']} not found in bronze (erased)"
-            )
-        return report(summary, args.json, args.strict)
-    found = show(spark, config, args.dataset, args.reason, args.limit)
-    if args.json:
-        print(json.dumps(found, default=str))
-        return 0
-    print(f"dataset {found['dataset']} (pipeline {found['pipeline']}, env {found['env']})")
-    for table in found["tables"]:
-        _print_quarantine(table, args.reason)
-    return 0
-
-
-def add_report_parser(sub: Any, add_config: AddConfig) -> None:
-    """``report``: the HTML page of the last runs."""
-    page = sub.add_parser("report", help="write one self-contained HTML page about the last runs")
-    add_config(page)
-    page.add_argument("--out", metavar="FILE", help="write the HTML page here (e.g. report.html)")
-    page.add_argument("--last", type=_runs, default=30, metavar="N", help="the last N runs (default 30)")
-    page.add_argument("--json", action="store_true", help="print the page's data as one JSON object")
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    from lakehouse.report.gather import gather
-    from lakehouse.report.page import render
-
-    if not args.out and not args.json:
-        print("lakehouse: report needs --out FILE (the HTML page), --json, or both", file=sys.stderr)
-        return 2
-    spark, config = _session(args)
-    data = gather(spark, config, args.last)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as out:
-            out.write(render(data))
-    if args.json:
-        print(json.dumps(data, default=str))
-    else:
-        print(f"report of {len(data['runs'])} run(s) of pipeline {config.name} written to {args.out}")
-    return 0

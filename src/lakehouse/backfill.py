@@ -8,9 +8,13 @@ current contract; gold publishes what silver wrote as it publishes any batch, an
 tables built on the dataset are recomputed. Running the same backfill twice gives the same
 tables: the second takes out what the first wrote and writes it again.
 
+A silver range that a failed run left planned (a quarantine rate over the limit, a row lost
+on the way: :class:`~lakehouse.errors.ConservationError`) is part of what a backfill can take:
+what that run wrote from it is taken out with the rest.
+
 Refused, with the reason, before anything is written: a dataset without a contract, a gold
-table published with ``mode: append`` (its rows would be appended twice), a version silver has
-not consumed yet, and a silver range a failed or killed run left planned (rerun it first).
+table published with ``mode: append`` (its rows would be appended twice), and a version silver
+has not read or planned yet.
 """
 
 from __future__ import annotations
@@ -66,32 +70,29 @@ def rewind_silver(
 ) -> tuple[int, int]:
     """Point silver's state back at the bronze versions to read again; returns their range."""
     state = RangeState(config.storage.checkpoint(SILVER, dataset.name))
-    consumed = state.consumed()
+    consumed, planned = state.consumed(), state.planned()
+    # A range a failed run planned counts as read: that run may have written part of it.
+    last = max(-1 if consumed is None else consumed, -1 if planned is None else planned.end)
     name = dataset.name
-    if state.pending_plan():
-        raise BackfillError(
-            f"silver of {name!r} has a range planned by a run that did not finish: run "
-            "`lakehouse rerun --failed` first, then the backfill"
-        )
-    if consumed is None:
+    if last < 0:
         raise BackfillError(f"silver of {name!r} has not read bronze yet: nothing to backfill")
     if since is not None:
         from_version = first_version_since(spark, dataset.bronze_path, since)
-        if from_version is None or from_version > consumed:
+        if from_version is None or from_version > last:
             raise BackfillError(
                 f"no bronze version of {name!r} that silver read was committed at or after "
-                f"{since.isoformat()} (silver read up to version {consumed})"
+                f"{since.isoformat()} (silver read up to version {last})"
             )
-    if from_version is None or from_version < 0 or from_version > consumed:
+    if from_version is None or from_version < 0 or from_version > last:
         raise BackfillError(
             f"bronze version {from_version} of {name!r} is not one silver read: silver read "
-            f"versions 0 to {consumed}; a later version is read by the next run"
+            f"versions 0 to {last}; a later version is read by the next run"
         )
-    state.rewind(from_version, consumed)
+    state.rewind(from_version, last)
     get_logger("lakehouse.backfill").info(
-        "backfill planned", dataset=name, bronze_versions=f"{from_version}..{consumed}"
+        "backfill planned", dataset=name, bronze_versions=f"{from_version}..{last}"
     )
-    return from_version, consumed
+    return from_version, last
 
 
 def backfill(

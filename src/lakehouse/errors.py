@@ -118,6 +118,11 @@ class ContractError(LakehouseError):
     """Silver could not apply a dataset's contract, or its quarantine rate was too high."""
 
 
+class ConservationError(LakehouseError):
+    """A layer's rows read do not add up to the rows it wrote and set aside (a row was lost or
+    made up on the way); the message has the numbers."""
+
+
 class QualityError(LakehouseError):
     """A data-quality expectation with action ``fail`` tripped; the target was left unchanged.
 

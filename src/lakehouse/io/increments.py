@@ -111,9 +111,10 @@ class RangeState:
         """Mark the range as read and written: the next run starts after it."""
         self.dir.write(STATE, {"consumed": increment.end, "plan": None, "last": info})
 
-    def pending_plan(self) -> bool:
-        """Whether a run planned a range and did not commit it (it failed or was killed)."""
-        return bool(self._load().get("plan"))
+    def planned(self) -> Increment | None:
+        """The range a run planned and did not commit (it failed or was killed), if any."""
+        plan = self._load().get("plan")
+        return Increment(int(plan["start"]), int(plan["end"]), True) if plan else None
 
     def rewind(self, start: int, end: int) -> None:
         """Read versions ``start``..``end`` (already consumed) again, as a new writer.
@@ -186,11 +187,15 @@ def read_range(spark: SparkSession, upstream: str, increment: Increment) -> tupl
     """The rows the range appended, and their number from the commits' ``numOutputRows``.
 
     The count is taken from the Delta log (an independent number, no Spark job). A range
-    starting at version 0 is the whole table as of its end (no change feed needed).
+    starting at version 0 is the whole table as of its end (no change feed needed), less the
+    rows ``lakehouse forget`` erased in the range.
     """
-    rows = rows_in(input_commits(spark, upstream, increment))
+    commits = input_commits(spark, upstream, increment)
+    rows = rows_in(commits)
     if increment.start == 0:
-        return delta.read_table(spark, upstream, increment.end), rows
+        # A snapshot: the rows erased in the range (lakehouse forget) are not in it.
+        erased = sum(int(c.metrics.get("numDeletedRows", 0)) for c in commits if c.operation == "DELETE")
+        return delta.read_table(spark, upstream, increment.end), rows - erased
     return delta.read_inserts(spark, upstream, increment.start, increment.end), rows
 
 

@@ -8,7 +8,11 @@ the numbers taken from what was committed, not from extra Spark jobs:
    ``max_quarantine_rate`` silver is not written and the range stays planned, so the next run
    replays it (its quarantine append is then skipped by Delta as already applied);
 3. the silver rows are appended; the reasons are one aggregate over the quarantine rows of
-   this commit (read back through the change feed: only the bad rows, usually few).
+   this commit (read back through the change feed: only the bad rows, usually few);
+4. conservation: the silver commit's ``numOutputRows`` must be ``good``: rows read = rows
+   written + rows quarantined, each number from a different commit. A row lost (or made up)
+   between reading and writing fails the layer with :class:`ConservationError` and the
+   numbers, and the range stays planned.
 
 Both appends carry ``txnAppId``/``txnVersion`` (the state's id and the range's end).
 """
@@ -21,7 +25,7 @@ from typing import TYPE_CHECKING
 from pyspark.sql import functions as F  # noqa: N812
 
 from lakehouse.constants import RESCUED_DATA
-from lakehouse.errors import ContractError
+from lakehouse.errors import ConservationError, ContractError
 from lakehouse.io import delta
 from lakehouse.io.increments import Increment, commits_since
 from lakehouse.silver.checks import extra_fields
@@ -101,6 +105,17 @@ def _too_many(plan: BatchPlan, read: int, bad: int, reasons: Totals) -> Contract
     )
 
 
+def _lost(plan: BatchPlan, inc: Increment, read: int, written: int, bad: int) -> ConservationError:
+    missing = read - written - bad
+    what = f"{missing} row(s) unaccounted for" if missing > 0 else f"{-missing} row(s) more than it read"
+    return ConservationError(
+        f"dataset {plan.dataset.name!r}: silver read {read} rows from bronze versions {inc.start}..{inc.end} "
+        f"and wrote {written} to silver and {bad} to the quarantine: {what}; the range stays planned "
+        f"(the next run stops here again): fix the cause, then `lakehouse backfill --dataset "
+        f"{plan.dataset.name} --from-version {inc.start}` reads it again"
+    )
+
+
 def run_increment(
     spark: SparkSession, bronze: DataFrame, read: int, inc: Increment, plan: BatchPlan, totals: Totals
 ) -> None:
@@ -127,6 +142,10 @@ def run_increment(
     if limit is not None and read and bad / read > limit:
         totals.held_back += good
         raise _too_many(plan, read, bad, totals)
+    written_rows = 0
     if good or inc.before.get(ds.silver_path) is None:  # the first range creates the table
         written = _append(spark, routed.valid, ds.silver_path, plan, inc, totals)
-        totals.written += delta.metrics_of(written, "numOutputRows")
+        written_rows = delta.metrics_of(written, "numOutputRows")
+        totals.written += written_rows
+    if written_rows != good:
+        raise _lost(plan, inc, read, written_rows, bad)

@@ -39,6 +39,7 @@ MAIN_LINE_ONLY = {
     "tests/test_slo.py": "check-slo: Python over the ledger and one aggregate",
     "tests/test_quarantine_show.py": "quarantine show: reads of tables the suite writes",
     "tests/test_report_browser.py": "the report: reads of tables the suite writes, and a browser",
+    "tests/test_progress.py": "a terminal's status line: Python around one run in a pseudo-terminal",
     "tests/test_backfill.py": "its MERGE ... DELETE is the kind forget's tests run on this line; "
     "test_quarantine_replay keeps silver's second pass over a range here",
     "tests/test_dataset_isolation.py": "error routing in Python around layers other tests run",

@@ -16,7 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse.config.expectations import Expectation
 from lakehouse.config.gold import GoldSpec
-from lakehouse.errors import PublishError, QualityError
+from lakehouse.errors import ConservationError, PublishError, QualityError
 from lakehouse.gold import cdc, writers
 from lakehouse.io import delta
 from lakehouse.io.increments import commits_since
@@ -175,4 +175,22 @@ def publish_batch(
             _write(spark, kept, spec, target, txn)
         written = commits_since(spark, target.path, before.get(target.path))
         outcome.rows_written = sum(c.rows_written for c in written)
+        if spec.cdc is None and spec.mode != "scd2":
+            _check_taken(target, written, rows_staged - n_dropped)
     return outcome
+
+
+def _check_taken(target: Target, written: list[delta.Commit], kept: int) -> None:
+    """Conservation: the rows the write took (a MERGE's ``numSourceRows``, an append's or
+    overwrite's ``numOutputRows``) must be the rows staged less the rows dropped.
+
+    SCD2 merges the changes only (unchanged rows are not in its source) and a change feed
+    counts its own buckets: both are left to their own counts.
+    """
+    taken = sum(int(c.metrics.get("numSourceRows", c.metrics.get("numOutputRows", 0))) for c in written)
+    if written and taken != kept:
+        raise ConservationError(
+            f"gold {target.dataset}: {kept} rows were staged and not dropped, but the write to "
+            f"{target.path} took {taken}: {abs(kept - taken)} row(s) "
+            + ("lost on the way" if taken < kept else "more than staged")
+        )

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from lakehouse.config.names import quote
+from lakehouse.config.names import quote, sql_text
 from lakehouse.constants import GOLD, QUARANTINE_SUFFIX
 from lakehouse.errors import ConfigError
 from lakehouse.io import delta
@@ -106,13 +106,8 @@ def _forms(values: Sequence[str], spec: ColumnSpec | None, salt: str | None) -> 
     return list(values), hashed
 
 
-def _text(value: str) -> str:
-    """``value`` as a SQL string expression of hex digits only: nothing in it is read as SQL."""
-    return f"decode(unhex('{value.encode('utf-8').hex()}'), 'UTF-8')"
-
-
 def _in(expression: str, candidates: list[str]) -> str:
-    return f"{expression} IN ({', '.join(_text(c) for c in candidates)})"
+    return f"{expression} IN ({', '.join(sql_text(c) for c in candidates)})"
 
 
 def _column_match(name: str, candidates: list[str]) -> str:
@@ -122,7 +117,7 @@ def _column_match(name: str, candidates: list[str]) -> str:
 
 def _raw_match(source_name: str, candidates: list[str]) -> str:
     """A quarantine row whose raw JSON holds one of the candidates under the column's source name."""
-    entry = f"lower(e.key) = {_text(source_name.lower())} AND {_in('trim(e.value)', candidates)}"
+    entry = f"lower(e.key) = {sql_text(source_name.lower())} AND {_in('trim(e.value)', candidates)}"
     return f"exists(map_entries(from_json(`_raw`, 'map<string,string>')), e -> {entry})"
 
 

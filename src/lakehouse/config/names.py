@@ -34,6 +34,11 @@ def quote(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
+def sql_text(value: str) -> str:
+    """``value`` as a SQL string expression of hex digits only: nothing in it is read as SQL."""
+    return f"decode(unhex('{value.encode('utf-8').hex()}'), 'UTF-8')"
+
+
 def is_name(text: str) -> bool:
     """Whether ``text`` is a safe name (see the module docstring)."""
     return len(text) <= MAX_NAME and NAME.match(text) is not None

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from pyspark.sql import Column, Window
 from pyspark.sql import functions as F  # noqa: N812
 
+from lakehouse.config.names import sql_text
 from lakehouse.constants import INGESTED_AT, SOURCE_FILE
 from lakehouse.io import delta
 from lakehouse.log import get_logger
@@ -70,15 +71,10 @@ def pending(states: StateDir) -> dict[str, Any] | None:
     return dict(found) if found.get("pending") else None
 
 
-def _literal(text: str) -> str:
-    """``text`` as a SQL string expression of hex digits only: nothing in it is read as SQL."""
-    return f"decode(unhex('{text.encode('utf-8').hex()}'), 'UTF-8')"
-
-
 def reason_sql(reason: str) -> str:
     """SQL: a silver quarantine row with a reason whose rule (``cast``) or label (``cast on value``)
     is exactly ``reason`` (as ``lakehouse quarantine show --reason``)."""
-    text = _literal(reason)
+    text = sql_text(reason)
     label = "concat_ws(' on ', r.rule, r.`column`)"
     return f"exists({quarantine.REASONS}, r -> r.rule = {text} OR {label} = {text})"
 

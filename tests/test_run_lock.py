@@ -181,6 +181,32 @@ def test_a_lease_of_another_host_is_respected_until_it_expires(spark, tmp_path: 
     assert taken.release() is None
 
 
+def test_racing_claims_of_one_epoch_are_decided_by_the_first_in_the_log(spark, tmp_path: Path) -> None:
+    path = str(tmp_path / "locks")
+    start = lease.now_ms()
+    # run-a and run-b both read the lease from an empty log (newest version -1) and claim
+    # epoch 1; run-b's blind append lands second, after run-a's first renewal.
+    first = lease.LeaseRow("p", 1, "run-a", "other-host", 1, start, start + 600_000)
+    late = lease.LeaseRow("p", 1, "run-b", "other-host", 2, start, start + 600_000)
+    lease._claim(spark, path, first, after=-1)
+    renewed = dataclasses.replace(first, expires_ms=start + 900_000)
+    lease._note(spark, path, first, expires_ms=renewed.expires_ms)
+    lease._claim(spark, path, late, after=-1)
+    # Every reader names run-a, with its renewal folded in.
+    assert lease._from_log(path, "p") == (True, renewed)
+    with pytest.raises(PipelineBusyError, match=r"^pipeline p is already running \(run run-a, started "):
+        lease.acquire(spark, path, "p", "run-c", duration_s=60)
+    # A claim of the next epoch after run-a released, made from the log: taken by run-c.
+    lease._note(spark, path, renewed, released_ms=lease.now_ms())
+    taken = lease.acquire(spark, path, "p", "run-c", duration_s=600)
+    assert (taken.row.epoch, taken.row.run_id, taken.handed_over) == (2, "run-c", True)
+    assert taken.release() is None
+    after = lease.current(spark, path, "p")
+    assert after is not None and (after.epoch, after.run_id) == (2, "run-c") and after.released_ms is not None
+    # No claim, acquire's included, used Delta's transaction ids (no txn action: blind appends).
+    assert not any('"txn"' in f.read_text() for f in (Path(path) / "_delta_log").glob("*.json"))
+
+
 @pytest.mark.slow
 def test_lease_is_exclusive_renewed_released_and_lost_when_taken_over(
     spark, tmp_path: Path, monkeypatch

@@ -14,18 +14,31 @@ its rows folded together: the latest expiry, the release time if any. Every
 ``FORGET_EVERY``-th epoch the taker deletes the pipeline's rows of earlier epochs, so the
 table stays small without a DELETE on each run.
 
-Taking the lease appends the next epoch's row with ``txnAppId`` = ``lakehouse-lock:<pipeline>``
-and ``txnVersion`` = the epoch. Delta commits a given version of an app id at most once: a
-writer racing for the same epoch fails with a concurrent-transaction conflict, a later one is
-skipped as already applied. The taker then reads the epoch's row back and holds the lease only
-if the row is its own. This needs nothing but Delta's optimistic concurrency, so it works on
-any storage Delta supports (local disk, ADLS, S3), without a lock service.
-
 Every row also travels in its commit's ``userMetadata`` (``{"lakehouse_lock": {...}}``), so
 that where the driver can open the table's files (a local path, a Volume) the lease is read
 from the ``_delta_log`` commit files, newest first, without a Spark job; anything there the
 reader does not recognise (a commit file cleaned up, a write by an older release) sends it to
 Spark's read of the table instead.
+
+Taking the lease appends the next epoch's claim; the taker then reads the lease back and holds
+it only if the epoch's holder is itself. Who holds an epoch is decided in one of two ways:
+
+- Where the commit files can be read, the holder is the epoch's *first* claim in commit
+  order. Each claim records in its ``userMetadata`` the newest table version its taker had
+  read (``after``): a claim of the same epoch at or below that version would have been seen,
+  and the taker would have claimed the next epoch instead. So a reader walking back from the
+  newest commit has found every claim of the highest epoch once it passed the lowest
+  ``after`` among them, and every reader (both racers included) names the same holder. The
+  claim is a blind append: no Delta transaction state to rebuild, which makes it the cheap
+  first write of a process (a no-op run's main cost before).
+- Elsewhere (a table name, remote storage), the claim carries ``txnAppId`` =
+  ``lakehouse-lock:<pipeline>`` and ``txnVersion`` = the epoch. Delta commits a given version
+  of an app id at most once: a writer racing for the same epoch fails with a
+  concurrent-transaction conflict, a later one is skipped as already applied, so the epoch
+  has one claim and Spark's read of the table finds it.
+
+Both need nothing but Delta's optimistic concurrency, so they work on any storage Delta
+supports (local disk, ADLS, S3), without a lock service.
 
 Expiry compares wall clocks: the holder's when it renewed and the taker's when it looks. Hosts
 must agree to well within the lease duration (NTP does).
@@ -135,8 +148,14 @@ def current(spark: SparkSession, path: str, pipeline: str) -> LeaseRow | None:
     An epoch's rows (the claim, renewals, the release) share its holder; its expiry is the
     latest one written and it is released once a release row exists.
     """
-    known, found = _from_log(path, pipeline)
-    return found if known else _from_table(spark, path, pipeline)
+    return _read(spark, path, pipeline)[0]
+
+
+def _read(spark: SparkSession, path: str, pipeline: str) -> tuple[LeaseRow | None, int | None]:
+    """The lease, and the newest table version read when it came from the commit files
+    (-1: no table yet); None when Spark read the table."""
+    known, found, newest = _scan_log(path, pipeline)
+    return (found, newest) if known else (_from_table(spark, path, pipeline), None)
 
 
 def _fold(rows: list[LeaseRow]) -> LeaseRow:
@@ -147,48 +166,77 @@ def _fold(rows: list[LeaseRow]) -> LeaseRow:
     )
 
 
-def _meta(kind: str, row: LeaseRow) -> str:
-    """The ``userMetadata`` of a lease commit: what kind of row it added, and the row."""
-    return json.dumps({_META: {"kind": kind, **dataclasses.asdict(row)}}, sort_keys=True)
+def _meta(kind: str, row: LeaseRow, after: int | None = None) -> str:
+    """The ``userMetadata`` of a lease commit: what kind of row it added, and the row (a claim
+    made from the commit files: with the newest version its taker had read)."""
+    note: dict[str, Any] = {"kind": kind, **dataclasses.asdict(row)}
+    if after is not None:
+        note["after"] = after
+    return json.dumps({_META: note}, sort_keys=True)
 
 
-def _parse_meta(text: str | None) -> tuple[str, LeaseRow] | None:
+def _parse_meta(text: str | None) -> tuple[str, LeaseRow, int | None] | None:
     try:
         note: Any = json.loads(text or "")[_META]
         kind = note.pop("kind")
-        return str(kind), LeaseRow(**note)
+        after = note.pop("after", None)
+        return str(kind), LeaseRow(**note), None if after is None else int(after)
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
 
 
 def _from_log(path: str, pipeline: str) -> tuple[bool, LeaseRow | None]:
     """(True, the lease) read from the commit files newest first; (False, None) when they
-    cannot tell.
+    cannot tell."""
+    known, found, _ = _scan_log(path, pipeline)
+    return known, found
 
-    Claims are committed in epoch order, so the first claim of the pipeline met going back
-    is its highest epoch, and the pipeline's rows met before it are that epoch's renewals and
-    release (or a stale holder's, of an earlier epoch, which are left out).
+
+def _scan_log(path: str, pipeline: str) -> tuple[bool, LeaseRow | None, int | None]:
+    """What :func:`_from_log` answers, and the newest version read (-1: no table yet).
+
+    The highest epoch's claims are all newer than the lowest ``after`` among them (see the
+    module's docstring), so the walk stops there; its holder is the oldest of them. The
+    pipeline's rows met on the way are that epoch's renewals and release (the holder's are
+    kept; a stale holder's, of an earlier epoch, are left out). A claim without ``after``
+    (a transactional claim, or one by an older release) is its epoch's only claim.
     """
-    unknown: tuple[bool, LeaseRow | None] = (False, None)
+    unknown: tuple[bool, LeaseRow | None, int | None] = (False, None, None)
     commits = delta.commits_from_log(path)
     if commits is None:
         return unknown
+    newest = -1
     rows: list[LeaseRow] = []
+    claims: list[LeaseRow] = []
+    floor = -1  # no claim of the highest epoch at or below this version
     for seen, commit in enumerate(commits):
         if commit is None or seen >= _LOG_SCAN_LIMIT:
             return unknown
+        newest = max(newest, commit.version)
+        if claims and commit.version <= floor:
+            break
         note = _parse_meta(commit.user_metadata)
         if note is None:
             if commit.operation == "DELETE":  # a taker pruning earlier epochs
                 continue
             return unknown
-        kind, row = note
+        kind, row, after = note
         if row.pipeline != pipeline:
             continue
-        rows.append(row)
-        if kind == "claim":
-            return True, _fold([row, *(r for r in rows if r.epoch == row.epoch and r is not row)])
-    return unknown if rows else (True, None)
+        if kind != "claim":
+            rows.append(row)
+        elif not claims or row.epoch == claims[0].epoch:
+            claims.append(row)
+            bound = commit.version - 1 if after is None else after
+            floor = bound if len(claims) == 1 else min(floor, bound)
+    else:
+        if not claims and rows:  # renewals whose claim is gone (pruned by an older release)
+            return unknown
+    if not claims:
+        return True, None, newest
+    holder = claims[-1]
+    mine = [r for r in rows if r.epoch == holder.epoch and r.run_id == holder.run_id]
+    return True, _fold([holder, *mine]), newest
 
 
 def _from_table(spark: SparkSession, path: str, pipeline: str) -> LeaseRow | None:
@@ -212,12 +260,17 @@ def _from_table(spark: SparkSession, path: str, pipeline: str) -> LeaseRow | Non
     return LeaseRow(**rows[0].asDict()) if rows else None
 
 
-def _claim(spark: SparkSession, path: str, row: LeaseRow) -> None:
-    """Append ``row`` as the epoch's claim; a lost race is a conflict or a skipped write."""
+def _claim(spark: SparkSession, path: str, row: LeaseRow, after: int | None = None) -> None:
+    """Append ``row`` as the epoch's claim.
+
+    ``after``: the newest version its taker read from the commit files (a blind append; the
+    first claim of the epoch holds it). None: a transactional claim (a lost race is a
+    conflict or a skipped write).
+    """
     frame = spark.createDataFrame([dataclasses.astuple(row)], LOCK_SCHEMA)
     try:
-        txn = (f"lakehouse-lock:{row.pipeline}", row.epoch)
-        delta.append(spark, frame, path, txn=txn, user_metadata=_meta("claim", row))
+        txn = None if after is not None else (f"lakehouse-lock:{row.pipeline}", row.epoch)
+        delta.append(spark, frame, path, txn=txn, user_metadata=_meta("claim", row, after))
     except Exception as exc:
         if not is_conflict(exc):
             raise
@@ -322,7 +375,7 @@ def acquire(
     deadline = time.monotonic() + wait_s
     announced = False
     while True:
-        held = current(spark, path, pipeline)
+        held, seen = _read(spark, path, pipeline)
         now = now_ms()
         gone = held is not None and held.live(now) and held.dead_here()
         if gone and held is not None:
@@ -338,7 +391,7 @@ def acquire(
                 now,
                 now + int(duration_s * 1000),
             )
-            _claim(spark, path, mine)
+            _claim(spark, path, mine, after=seen)
             held = current(spark, path, pipeline)
             if held is not None and held.epoch == mine.epoch and held.run_id == run_id:
                 if held.epoch % FORGET_EVERY == 0:

@@ -149,12 +149,14 @@ def test_derived_daily_usage_joins_the_configuration_valid_at_the_time(spark, co
     _assert_daily(spark, config, rows)
 
     # A new usage event of an existing device-day: the derived table really recomputes, and the
-    # recomputed partitions replace the old rows instead of adding to them.
+    # recomputed partitions replace the old rows instead of adding to them. The sample's
+    # `refresh: partitions` recomputes only that day: its 2 device rows.
     _land_silver(spark, config, "usage", [_usage("dev-00001", 13, cpu=60.0, mem=500)], USAGE)
     assert publish(spark, config.dataset("usage"), config, CTX).rows_written == 1
     again = publish_derived(spark, spec, config, CTX)
     assert again.details.get("skipped") != SKIP_REASON
-    assert (again.rows_read, again.rows_written) == (3, 3)
+    assert again.details["refresh"] == {"partitions": 1}
+    assert (again.rows_read, again.rows_written) == (2, 2)
     rows[0] = ("dev-00001", dt.date(2026, 11, 1), 3, 30.0, 500, 50, "os2", "nimbus-pro")
     _assert_daily(spark, config, rows)
 

@@ -75,3 +75,67 @@ def test_derived_defaults_to_partition_overwrite():
         _node({"name": "d", "inputs": ["usage"], "sql": "select 1 as p", "partition_by": ["p"]})
     )
     assert (spec.mode, spec.inputs, spec.expectations) == ("overwrite_partitions", ("usage",), ())
+
+
+def _derived(sql: str, **extra):
+    node = Node(
+        {
+            "name": "d",
+            "inputs": ["usage"],
+            "sql": sql,
+            "partition_by": ["day"],
+            "refresh": "partitions",
+            **extra,
+        },
+        ("derived", "0"),
+        Origins("devices.yml"),
+    )
+    return parse_derived(node)
+
+
+def test_partition_refresh_is_taken_for_joins_and_aggregates_grouped_by_the_partition():
+    sql = (
+        "SELECT u.device_id, to_date(u.event_ts) AS day, count(*) AS n FROM gold_usage u "
+        "LEFT JOIN gold_cfg c ON u.device_id = c.device_id GROUP BY u.device_id, to_date(u.event_ts)"
+    )
+    assert _derived(sql).refresh == "partitions"
+    assert (
+        _derived("SELECT a, day FROM gold_usage UNION ALL SELECT a, day FROM silver_usage").refresh
+        == "partitions"
+    )
+    assert (
+        parse_derived(
+            _node({"name": "d", "inputs": ["u"], "sql": "select 1 as p", "partition_by": ["p"]})
+        ).refresh
+        == "full"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sql", "named"),
+    [
+        (
+            "SELECT device_id, day, row_number() OVER (PARTITION BY device_id ORDER BY day) AS r FROM t",
+            "window",
+        ),
+        ("SELECT * FROM t WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.a = t.a)", "NOT EXISTS"),
+        ("SELECT * FROM t LEFT ANTI JOIN u ON t.a = u.a", "anti join"),
+        ("SELECT a, day FROM t EXCEPT SELECT a, day FROM u", "EXCEPT"),
+        ("SELECT * FROM t WHERE x > (SELECT avg(x) FROM t)", "subquery used as a value"),
+        (
+            "SELECT device_id, max(day) AS day FROM t GROUP BY device_id",
+            "leaves out the partition column(s) day",
+        ),
+        ("SELECT * FROM t ORDER BY day LIMIT 10", "LIMIT"),
+    ],
+)
+def test_partition_refresh_refuses_sql_whose_rows_can_move_between_partitions(sql, named):
+    with pytest.raises(ConfigError) as caught:
+        _derived(sql)
+    message = str(caught.value)
+    assert named in message and "refresh: partitions" in message and "derived.0.refresh" in message
+
+
+def test_partition_refresh_needs_partition_overwrite():
+    with pytest.raises(ConfigError, match="refresh: partitions replaces partitions, but mode is merge"):
+        _derived("SELECT a, day FROM t", mode="merge", keys=["a"])

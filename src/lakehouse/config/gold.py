@@ -14,6 +14,7 @@ from lakehouse.config.cdc import CdcSpec, parse_cdc
 from lakehouse.config.expectations import Expectation, names_unique, parse_expectation
 from lakehouse.config.names import check_name, check_names, check_query, check_table_name
 from lakehouse.config.node import Node
+from lakehouse.config.sql import SqlError, parse_query, partition_refresh_blockers
 
 PUBLISH_MODES = ("merge", "scd2", "append", "overwrite_partitions")
 TRANSFORM_KINDS = (
@@ -78,6 +79,15 @@ class DerivedSpec:
     keys: tuple[str, ...] = ()
     partition_by: tuple[str, ...] = ()
     expectations: tuple[Expectation, ...] = ()
+    refresh: str = "full"
+
+
+# How a derived table with new inputs is recomputed: every partition, or only the partitions
+# the changed input rows fall in (mode overwrite_partitions; see lakehouse.gold.refresh).
+REFRESH_MODES = ("full", "partitions")
+_DERIVED_KEYS = frozenset(
+    {"name", "inputs", "sql", "mode", "keys", "partition_by", "expectations", "description", "refresh"}
+)
 
 
 def parse_step(node: Node) -> TransformStep:
@@ -213,11 +223,9 @@ def parse_gold(node: Node, dataset: str) -> GoldSpec:
 
 def parse_derived(node: Node) -> DerivedSpec:
     """Parse one ``derived`` entry (pipeline level)."""
-    node.check_keys(
-        frozenset({"name", "inputs", "sql", "mode", "keys", "partition_by", "expectations", "description"})
-    )
+    node.check_keys(_DERIVED_KEYS)
     mode, keys, expectations = _publish_options(node, "overwrite_partitions")
-    return DerivedSpec(
+    spec = DerivedSpec(
         name=check_table_name(node.child("name"), node.get_str("name"), "derived table name"),
         inputs=node.get_str_list("inputs"),
         sql=check_query(node.child("sql"), node.get_str("sql")),
@@ -225,4 +233,37 @@ def parse_derived(node: Node) -> DerivedSpec:
         keys=keys,
         partition_by=check_names(node.child("partition_by"), node.get_str_list("partition_by", ())),
         expectations=expectations,
+        refresh=node.get_str("refresh", "full", choices=REFRESH_MODES),
     )
+    if spec.refresh == "partitions":
+        _check_partition_refresh(node, spec)
+    return spec
+
+
+def _check_partition_refresh(node: Node, spec: DerivedSpec) -> None:
+    """``refresh: partitions`` needs mode overwrite_partitions and SQL whose rows stay in the
+    partitions of the input rows they come from."""
+    at = node.child("refresh")
+    if spec.mode != "overwrite_partitions":
+        raise at.error(
+            f"refresh: partitions replaces partitions, but mode is {spec.mode}",
+            found=spec.refresh,
+            expected="mode overwrite_partitions, or refresh: full",
+        )
+    try:
+        tree = parse_query(spec.sql)
+    except SqlError as exc:
+        raise at.error(
+            f"refresh: partitions needs SQL the configuration check can read; the sql {exc}",
+            found=spec.refresh,
+            expected="refresh: full",
+        ) from None
+    blockers = partition_refresh_blockers(tree, spec.partition_by)
+    if blockers:
+        raise at.error(
+            "refresh: partitions recomputes only the partitions that changed input rows fall in; "
+            f"the sql uses {'; '.join(blockers)}, which can change rows of other partitions",
+            found=spec.refresh,
+            expected="refresh: full, or SQL of joins, filters, unions and aggregates grouped by "
+            + ", ".join(spec.partition_by),
+        )

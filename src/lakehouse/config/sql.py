@@ -256,3 +256,70 @@ def check_query(tree: exp.Expr, views: Views) -> QueryCheck:
         return QueryCheck((), None)
     outputs = getattr(qualified, "named_selects", None)
     return QueryCheck((), tuple(outputs) if outputs else None)
+
+
+def _aggregates(select: exp.Select) -> bool:
+    """Whether ``select`` groups or aggregates (its own projections, not its subqueries')."""
+    if select.args.get("group"):
+        return True
+    return any(
+        isinstance(node, exp.AggFunc) and node.find_ancestor(exp.Select) is select
+        for projection in select.expressions
+        for node in projection.find_all(exp.AggFunc)
+    )
+
+
+def _grouped(select: exp.Select, column: str) -> bool:
+    """Whether the output column ``column`` of an aggregating ``select`` is one of its group keys."""
+    group = select.args.get("group")
+    keys = [k.sql(dialect="spark").lower() for k in (group.expressions if group else [])]
+    for projection in select.expressions:
+        if projection.alias_or_name.lower() != column.lower():
+            continue
+        inner = projection.this if isinstance(projection, exp.Alias) else projection
+        return inner.sql(dialect="spark").lower() in keys or column.lower() in keys
+    return False
+
+
+def partition_refresh_blockers(tree: exp.Expr, partition_by: Iterable[str]) -> list[str]:
+    """Why recomputing only the partitions changed input rows fall in could leave a stale row.
+
+    That shortcut is right when each output row comes from input rows that themselves yield
+    its partition value: joins, filters, unions, and aggregates whose group keys include the
+    partition columns. Anything that lets a row change the result of another partition is
+    named here: window functions, EXCEPT, anti joins, NOT EXISTS / NOT IN (subquery), a
+    subquery used as a value, LIMIT, an aggregate in a subquery, or an outer aggregate whose
+    group keys leave a partition column out.
+    """
+    found: list[str] = []
+    checks: list[tuple[type[exp.Expr] | tuple[type[exp.Expr], ...], str]] = [
+        (exp.Window, "a window function (OVER)"),
+        (exp.Except, "EXCEPT"),
+        (exp.Limit, "LIMIT"),
+    ]
+    for kind, what in checks:
+        if any(True for _ in tree.find_all(kind)):  # type: ignore[arg-type]
+            found.append(what)
+    for join in tree.find_all(exp.Join):
+        if str(join.args.get("kind") or "").upper() == "ANTI":
+            found.append("an anti join")
+    for negation in tree.find_all(exp.Not):
+        if isinstance(negation.this, exp.Exists) or (
+            isinstance(negation.this, exp.In) and negation.this.args.get("query") is not None
+        ):
+            found.append("NOT EXISTS / NOT IN (subquery)")
+    for sub in tree.find_all(exp.Subquery):
+        if not isinstance(sub.parent, (exp.From, exp.Join, exp.Union)):
+            found.append("a subquery used as a value")
+    outer = tree if isinstance(tree, exp.Select) else None
+    if outer is None and isinstance(tree, exp.Query):
+        outer = tree.find(exp.Select)
+    for select in tree.find_all(exp.Select):
+        if select is not outer and _aggregates(select):
+            found.append("an aggregate in a subquery")
+    if outer is not None and _aggregates(outer):
+        left_out = [c for c in partition_by if not _grouped(outer, c)]
+        if left_out:
+            names = ", ".join(left_out)
+            found.append(f"an aggregate whose GROUP BY leaves out the partition column(s) {names}")
+    return list(dict.fromkeys(found))

@@ -20,10 +20,12 @@ from pyspark.sql import SparkSession
 from lakehouse.config.gold import DerivedSpec, GoldSpec
 from lakehouse.constants import GOLD
 from lakehouse.errors import PublishError
+from lakehouse.gold.refresh import NOTHING, touched
 from lakehouse.gold.runner import add_outcome, as_lakehouse_error, failed, finish, target_of
 from lakehouse.gold.wap import publish_batch
 from lakehouse.io import delta
 from lakehouse.io.state import StateDir
+from lakehouse.log import get_logger
 from lakehouse.results import LayerResult, RunContext, working
 
 if TYPE_CHECKING:
@@ -85,18 +87,26 @@ def _register_inputs(
 
 
 def _plan(
-    store: StateDir, current: int | None, versions: dict[str, int], fingerprint: str
+    store: StateDir, current: int | None, versions: dict[str, int], fingerprint: str, partial: bool
 ) -> dict[str, Any] | None:
-    """The publish to do now (a pending one first), or None when nothing changed since the last."""
+    """The publish to do now (a pending one first), or None when nothing changed since the last.
+
+    ``partial`` (``refresh: partitions``): when only inputs changed since the last publish (same
+    definition, the table as that publish left it), the plan keeps the input versions of that
+    publish as ``since``, and only the partitions the changes reach are recomputed.
+    """
     found = store.read(STATE, {})
     if found.get("plan"):
         plan: dict[str, Any] = found["plan"]
         return plan
     last = found.get("last") or {}
-    unchanged = last.get("inputs") == versions and last.get("spec") == fingerprint
-    if unchanged and current is not None and last.get("table_version") == current:
+    same = last.get("spec") == fingerprint and current is not None and last.get("table_version") == current
+    if same and last.get("inputs") == versions:
         return None
-    return {"inputs": versions, "spec": fingerprint, "n": int(found.get("n", 0)) + 1}
+    plan = {"inputs": versions, "spec": fingerprint, "n": int(found.get("n", 0)) + 1}
+    if partial and same and last.get("inputs"):
+        plan["since"] = last["inputs"]
+    return plan
 
 
 def publish_derived(
@@ -116,7 +126,7 @@ def publish_derived(
     try:
         versions, views = _input_versions(spark, spec, config)
         current = delta.table_version(spark, target.path)
-        plan = _plan(store, current, versions, _fingerprint(spec))
+        plan = _plan(store, current, versions, _fingerprint(spec), spec.refresh == "partitions")
         if plan is None:
             result.table_version = current
             result.details = {"skipped": SKIP_REASON}
@@ -128,8 +138,13 @@ def publish_derived(
                 target.quarantine_path: delta.table_version(spark, target.quarantine_path),
             }
             store.write(STATE, {**store.read(STATE, {}), "plan": plan})
+        chosen = touched(spark, spec, views, plan["since"], plan["inputs"]) if plan.get("since") else None
         _register_inputs(spark, views, plan["inputs"])
         result.details["versions_read"] = {key: [v, v] for key, v in plan["inputs"].items()}
+        result.details["refresh"] = {"partitions": chosen[1]} if chosen is not None else "full"
+        get_logger("lakehouse.gold").info(
+            "derived refresh", partitions=chosen[1] if chosen is not None else "all"
+        )
         gold = GoldSpec(
             table=spec.name,
             mode=spec.mode,
@@ -139,8 +154,15 @@ def publish_derived(
         )
         txn = (f"lakehouse-derived-{store.identity()}", int(plan["n"]))
         # Read as a subquery: Spark itself refuses anything but one query (no DROP, no INSERT).
-        query = spark.sql(f"SELECT * FROM (\n{spec.sql}\n) AS _lakehouse_derived")
-        add_outcome(result, publish_batch(spark, query, gold, target, ctx, txn=txn, before=plan["before"]))
+        where = chosen[0] if chosen is not None else None
+        if where != NOTHING:  # NOTHING: the changes reach no output row; the table stays
+            query = spark.sql(
+                f"SELECT * FROM (\n{spec.sql}\n) AS _lakehouse_derived" + (f" WHERE {where}" if where else "")
+            )
+            outcome = publish_batch(
+                spark, query, gold, target, ctx, txn=txn, before=plan["before"], replace_where=where
+            )
+            add_outcome(result, outcome)
         last = {**plan, "table_version": delta.table_version(spark, target.path), "run_id": ctx.run_id}
         store.write(STATE, {"n": plan["n"], "plan": None, "last": last})
     except Exception as exc:

@@ -98,6 +98,7 @@ def _write(
     spec: GoldSpec,
     target: Target,
     txn: tuple[str, int] | None,
+    where: str | None = None,
 ) -> bool:
     if spec.mode == "merge":
         writers.check_unique_keys(df, spec.keys, target=target.path)
@@ -111,7 +112,7 @@ def _write(
         )
     if spec.mode == "append":
         return writers.append(spark, df, target.path, spec.partition_by, txn)
-    return writers.overwrite_partitions(spark, df, target.path, spec.partition_by)
+    return writers.overwrite_partitions(spark, df, target.path, spec.partition_by, where)
 
 
 def _staged_rows(results: list[RuleResult], staged: DataFrame) -> int:
@@ -130,6 +131,7 @@ def publish_batch(
     txn: tuple[str, int] | None = None,
     before: dict[str, int | None] | None = None,
     add_columns: bool = False,
+    replace_where: str | None = None,
 ) -> BatchOutcome:
     """Stage, audit and publish one batch; raise QualityError (gold untouched) on a tripped rule.
 
@@ -137,8 +139,9 @@ def publish_batch(
     otherwise it is counted (only when transforms can change the row count). ``txn`` makes
     the append and quarantine writes idempotent; ``before`` holds the tables' versions before
     the batch (its commits are the ones after, replay included); ``add_columns`` adds the
-    batch's columns the gold table lacks (``on_new_columns: evolve``). Counts come from the
-    expectations' one aggregate and from the commits.
+    batch's columns the gold table lacks (``on_new_columns: evolve``); ``replace_where`` (mode
+    ``overwrite_partitions``) replaces the partitions it selects instead of those present in
+    the batch. Counts come from the expectations' one aggregate and from the commits.
     """
     before = before if before is not None else {t: delta.table_version(spark, t) for t in target.tables()}
     staged = apply_steps(batch, spec.transforms).withColumn(quarantine.DROP_RULES, drop_rules(spec.audited))
@@ -166,13 +169,13 @@ def publish_batch(
             done = commits_since(spark, target.quarantine_path, before.get(target.quarantine_path))
         n_dropped = delta.metrics_of(done, "numOutputRows")
         outcome.rows_dropped += n_dropped
-    if rows_staged - n_dropped > 0:
+    if rows_staged - n_dropped > 0 or replace_where is not None:  # a replace may empty partitions
         if add_columns:  # the contract evolves: silver's new columns become gold's
             delta.add_missing_columns(spark, target.path, kept)
         if spec.cdc is not None:
             outcome.cdc = _write_changes(spark, kept, spec, target, ctx, txn, before)
         else:
-            _write(spark, kept, spec, target, txn)
+            _write(spark, kept, spec, target, txn, replace_where)
         written = commits_since(spark, target.path, before.get(target.path))
         outcome.rows_written = sum(c.rows_written for c in written)
         if spec.cdc is None and spec.mode != "scd2":

@@ -129,10 +129,17 @@ def append(
     return True
 
 
-def overwrite_partitions(spark: SparkSession, df: DataFrame, table: str, partition_by: Sequence[str]) -> bool:
-    """Replace exactly the partitions present in ``df`` (dynamic partition overwrite)."""
+def overwrite_partitions(
+    spark: SparkSession, df: DataFrame, table: str, partition_by: Sequence[str], where: str | None = None
+) -> bool:
+    """Replace exactly the partitions present in ``df`` (dynamic partition overwrite); with
+    ``where`` (a predicate on the partition columns), the partitions it selects, emptied ones
+    included."""
     if not delta.table_exists(spark, table):
         create_table(df, table, partition_by)
         return True
-    delta.overwrite_partitions(df, table)
+    if where is not None:
+        delta.replace_where(df, table, where)
+    else:
+        delta.overwrite_partitions(df, table)
     return True

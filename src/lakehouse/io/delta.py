@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from lakehouse.io.files import local_path
 
@@ -110,6 +111,44 @@ def _read_commit(log: str, version: int) -> Commit | None:
     except FileNotFoundError:
         return None
     return Commit(version)
+
+
+def _file_name(path: str) -> str:
+    return unquote(path.rsplit("/", 1)[-1])
+
+
+def files_changed(table: str, after: int, until: int) -> tuple[frozenset[str], frozenset[str]] | None:
+    """The data files (by file name) that commits ``after+1..until`` changed, from the log.
+
+    Returns (added: live at ``until`` but not at ``after``, removed: live at ``after`` but not
+    at ``until``); a file whose deletion vector changed is in both. None when the table is a
+    name, lives where the driver cannot open files, or a commit file is gone.
+    """
+    log = _log_dir(table)
+    if log is None:
+        return None
+    added: set[str] = set()
+    removed: set[str] = set()
+    for version in range(after + 1, until + 1):
+        adds: set[str] = set()
+        removes: set[str] = set()
+        try:
+            with open(os.path.join(log, f"{version:020d}.json"), encoding="utf-8") as handle:
+                for line in handle:
+                    action = json.loads(line)
+                    if "add" in action:
+                        adds.add(_file_name(action["add"]["path"]))
+                    elif "remove" in action:
+                        removes.add(_file_name(action["remove"]["path"]))
+        except FileNotFoundError:
+            return None
+        for name in removes:
+            if name not in added:
+                removed.add(name)  # live before the range
+            elif name not in adds:
+                added.discard(name)  # added and removed within the range
+        added |= adds
+    return frozenset(added), frozenset(removed)
 
 
 def commits_from_log(table: str) -> Iterator[Commit | None] | None:
@@ -312,6 +351,12 @@ def overwrite_partitions(df: DataFrame, table: str, user_metadata: str | None = 
     """Replace exactly the partitions present in ``df`` (dynamic partition overwrite)."""
     writer = df.write.format("delta").mode("overwrite").option("partitionOverwriteMode", "dynamic")
     _save(writer, table, user_metadata)
+
+
+def replace_where(df: DataFrame, table: str, where: str) -> None:
+    """Replace the rows matching the SQL predicate ``where`` with ``df`` (Delta's ``replaceWhere``:
+    matching rows with no counterpart in ``df`` are deleted; ``df`` must match ``where``)."""
+    _save(df.write.format("delta").mode("overwrite").option("replaceWhere", where), table, None)
 
 
 def _save(writer: DataFrameWriter, table: str, user_metadata: str | None) -> None:

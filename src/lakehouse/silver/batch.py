@@ -14,7 +14,9 @@ the numbers taken from what was committed, not from extra Spark jobs:
    between reading and writing fails the layer with :class:`ConservationError` and the
    numbers, and the range stays planned.
 
-Both appends carry ``txnAppId``/``txnVersion`` (the state's id and the range's end).
+Both appends carry ``txnAppId``/``txnVersion`` (the state's id and the range's end). The checked
+rows are cached for the two appends where the session allows it, so bronze is read, conformed
+and checked once (serverless compute refuses caches: there each append computes them).
 """
 
 from __future__ import annotations
@@ -22,15 +24,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pyspark import StorageLevel
 from pyspark.sql import functions as F  # noqa: N812
 
 from lakehouse.constants import RESCUED_DATA
 from lakehouse.errors import ConservationError, ContractError
 from lakehouse.io import delta
 from lakehouse.io.increments import Increment, commits_since
+from lakehouse.log import get_logger
 from lakehouse.silver.checks import extra_fields
 from lakehouse.silver.drift import evolved
-from lakehouse.silver.route import route
+from lakehouse.silver.route import Routed, route
 from lakehouse.transforms.quarantine import REASONS
 
 if TYPE_CHECKING:
@@ -122,10 +126,34 @@ def run_increment(
     """Route and write one planned range; raise ContractError (range left planned) on a failed audit."""
     contract = plan.dataset.contract
     assert contract is not None
-    ds = plan.dataset
     if not read:  # versions without new rows (table properties, compaction): nothing to write
         return
     routed = route(bronze, contract, run_id=plan.run_id, salt=plan.salt, drift=plan.drift)
+    cached = _keep(routed.checked)
+    try:
+        _write_routed(spark, routed, read, inc, plan, totals)
+    finally:
+        if cached:
+            routed.checked.unpersist()
+
+
+def _keep(checked: DataFrame) -> bool:
+    """Cache the checked rows for the writes (bronze read, conformed and checked once, not
+    once per table); False where the session refuses a cache (serverless compute)."""
+    try:
+        checked.persist(StorageLevel.MEMORY_AND_DISK)
+    except Exception as exc:  # e.g. NOT_SUPPORTED_WITH_SERVERLESS: each write reads bronze again
+        get_logger("lakehouse.silver").debug("checked rows not cached", reason=str(exc).splitlines()[0])
+        return False
+    return True
+
+
+def _write_routed(
+    spark: SparkSession, routed: Routed, read: int, inc: Increment, plan: BatchPlan, totals: Totals
+) -> None:
+    contract = plan.dataset.contract
+    assert contract is not None
+    ds = plan.dataset
     if contract.on_extra_fields == "ignore":  # kept in silver, counted: one aggregate
         kept = extra_fields(F.col(RESCUED_DATA)) & (F.size(REASONS) == 0)
         totals.extra_fields_kept += routed.checked.where(kept).count()

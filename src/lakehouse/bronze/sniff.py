@@ -145,7 +145,8 @@ def inspect_files(
     A corrupt gzip, a file that cannot be read as configured (see
     :mod:`lakehouse.bronze.verdicts`) or a header Spark cannot parse is set aside here,
     before any plan is written. Costs one small read per new file, plus, for csv, Spark's
-    parse of the first record. Headerless csv columns take the ``positional`` names (the
+    parse of the first record (once per distinct first line, when that line is surely the whole
+    record). Headerless csv columns take the ``positional`` names (the
     contract's) when given, else Spark's ``_c<i>``. orc and parquet files have their schema
     read (the footer) and compared with ``table`` (the bronze table's column types) and with
     each other: a file whose types do not fit is set aside, naming the column and both types
@@ -156,6 +157,7 @@ def inspect_files(
     found = Inspection()
     if source.format not in ("csv", "json"):
         return found
+    parsed: dict[bytes, tuple[str, ...]] = {}  # first line -> Spark's header, see _first_line
     for path, size, _ in files:
         name = path.rstrip("/").rsplit("/", 1)[-1]
         try:
@@ -170,18 +172,55 @@ def inspect_files(
         elif not data.strip():
             found.empty.add(path)
         elif source.format == "csv":
-            _csv_header(spark, path, source, positional, found)
+            _csv_header(spark, path, source, positional, found, _first_line(data, source), parsed)
     return found
 
 
+# Encodings in which a newline is the byte 0x0A and no other character contains it.
+_BYTE_NEWLINE = frozenset({"utf8", "ascii", "usascii", "iso88591", "latin1", "windows1252", "cp1252"})
+
+
+def _first_line(data: bytes, source: SourceConfig) -> bytes | None:
+    """The file's first line when it is, for certain, the whole first record Spark parses (so
+    files starting with the same line get the same header); None when that is not sure.
+
+    Sure when: lines end in a newline byte (no ``lineSep`` option, a byte-newline encoding), the
+    line was read to its end, is not blank (Spark skips blank lines), is not a comment, and
+    holds no quote character (a quoted field could span lines).
+    """
+    if option(source, "lineSep") is not None:
+        return None
+    if encoding(source).lower().replace("-", "").replace("_", "") not in _BYTE_NEWLINE:
+        return None
+    line, newline, _ = data.partition(b"\n")
+    line = line.rstrip(b"\r")
+    quote = option(source, "quote", default='"') or ""
+    comment = option(source, "comment") or ""
+    if not newline or not line.strip() or (quote and quote.encode() in line):
+        return None
+    if comment and line.lstrip().startswith(comment.encode()):
+        return None
+    return line
+
+
 def _csv_header(
-    spark: SparkSession, path: str, source: SourceConfig, positional: tuple[str, ...], found: Inspection
+    spark: SparkSession,
+    path: str,
+    source: SourceConfig,
+    positional: tuple[str, ...],
+    found: Inspection,
+    line: bytes | None = None,
+    parsed: dict[bytes, tuple[str, ...]] | None = None,
 ) -> None:
+    """Spark's header of one file; ``parsed`` remembers it by first ``line`` (when sure), so a
+    batch of files with one header line costs one Spark parse, not one per file."""
     if positional and not has_header(source):
         found.headers[path] = positional
         return
+    memo = parsed if parsed is not None and line is not None else None
     try:
-        header = spark_header(spark, path, source)
+        header = memo.get(line) if memo is not None and line is not None else None
+        header = header or spark_header(spark, path, source)
     except Exception as exc:  # Spark cannot parse the first record with these options
         found.bad[path] = f"unreadable: {first_line(exc)}"
         return
@@ -189,3 +228,5 @@ def _csv_header(
         found.empty.add(path)  # only blank or comment lines
     else:
         found.headers[path] = header
+        if memo is not None and line is not None:
+            memo[line] = header

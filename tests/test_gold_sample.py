@@ -36,6 +36,7 @@ Nutter fixture uses as well.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import json
 from collections import defaultdict
@@ -375,9 +376,12 @@ def test_sample_rerun_changes_no_gold_table_version(
 def test_sample_derived_republishes_when_one_input_changes(
     spark: SparkSession, sample_run: tuple[PipelineConfig, RunSummary, dict[str, int]], rerun: RunSummary
 ) -> None:
-    """A new Delta version of one input (here a data-neutral property change) republishes.
+    """A new Delta version of one input (here a data-neutral property change) is looked at.
 
-    Runs after the rerun test: it adds a version to gold/usage.
+    The sample's ``refresh: partitions`` finds that it changed no data file: no partition to
+    recompute, nothing written, the new input version recorded. The same definition with
+    ``refresh: full`` recomputes every day. Runs after the rerun test: it adds a version to
+    gold/usage.
     """
     config, _, before = sample_run
     usage = config.storage.table("gold", "usage")
@@ -386,7 +390,8 @@ def test_sample_derived_republishes_when_one_input_changes(
     spec = config.derived[0]
     result = publish_derived(spark, spec, config, ctx)
     assert "skipped" not in result.details
-    assert (result.rows_written, result.table_version) == (120, before["daily_device_usage"] + 1)
+    assert (result.details["refresh"], result.rows_written) == ({"partitions": 0}, 0)
+    assert result.table_version == before["daily_device_usage"]
     state = Path(config.storage.checkpoint("gold", spec.name)) / "state.json"
     metadata = json.loads(state.read_text())["last"]
     assert metadata["table_version"] == result.table_version
@@ -396,3 +401,6 @@ def test_sample_derived_republishes_when_one_input_changes(
     }
     again = publish_derived(spark, spec, config, ctx)
     assert (again.details, again.table_version) == ({"skipped": SKIP_REASON}, result.table_version)
+    full = publish_derived(spark, dataclasses.replace(spec, refresh="full"), config, ctx)
+    assert (full.details["refresh"], full.rows_written) == ("full", 120)
+    assert full.table_version == before["daily_device_usage"] + 1

@@ -17,19 +17,9 @@ from chispa import assert_df_equality
 
 from lakehouse import publish, publish_derived
 from lakehouse.config.model import load_config
-from lakehouse.io import delta
 from lakehouse.results import RunContext
+from silver_schemas import CONFIG, USAGE
 
-USAGE = (
-    "device_id string, event_ts timestamp, app string, cpu_pct double, mem_mb int, battery_pct int, "
-    "network string, owner_email string, firmware string, _source_file string, "
-    "_ingested_at timestamp, _run_id string"
-)
-CONFIG = (
-    "device_id string, snapshot_ts timestamp, os_version string, model string, power_saving boolean, "
-    "brightness_pct int, apps_installed array<string>, _source_file string, _ingested_at timestamp, "
-    "_run_id string"
-)
 DAY = dt.datetime(2026, 11, 1)
 CTX = RunContext(run_id="run-1", pipeline="devices")
 
@@ -85,9 +75,9 @@ def _check(spark, config):
 
 def _last_commit_partitions(config) -> set[str]:
     """The partition folders of the files the derived table's latest commit added or removed."""
-    path = Path(config.storage.table("gold", "daily_device_usage"))
-    version = delta.table_version(None, str(path))  # type: ignore[arg-type]  # read from the log
-    lines = (path / "_delta_log" / f"{version:020d}.json").read_text().splitlines()
+    log = Path(config.storage.table("gold", "daily_device_usage")) / "_delta_log"
+    latest = max(log.glob("[0-9]*.json"), key=lambda f: int(f.stem))
+    lines = latest.read_text().splitlines()
     files = [a.get("add") or a.get("remove") for a in map(json.loads, lines)]
     return {f["path"].split("/")[0] for f in files if f}
 

@@ -13,17 +13,8 @@ from lakehouse.errors import QualityError
 from lakehouse.gold.derived import SKIP_REASON
 from lakehouse.io.delta import table_version
 from lakehouse.results import RunContext
+from silver_schemas import CONFIG, USAGE
 
-USAGE = (
-    "device_id string, event_ts timestamp, app string, cpu_pct double, mem_mb int, battery_pct int, "
-    "network string, owner_email string, firmware string, _source_file string, "
-    "_ingested_at timestamp, _run_id string"
-)
-CONFIG = (
-    "device_id string, snapshot_ts timestamp, os_version string, model string, power_saving boolean, "
-    "brightness_pct int, apps_installed array<string>, _source_file string, _ingested_at timestamp, "
-    "_run_id string"
-)
 DAY = dt.datetime(2026, 11, 1)
 CTX = RunContext(run_id="run-1", pipeline="devices")
 

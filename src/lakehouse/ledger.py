@@ -23,6 +23,7 @@ end of a run) read as that layer's final state.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -65,6 +66,7 @@ def _utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.astimezone(timezone.utc)
 
 
+@functools.cache
 def library_version() -> str:
     """The installed version of this library (``unknown`` when run from an uninstalled tree)."""
     from importlib.metadata import PackageNotFoundError, packages_distributions, version
@@ -194,7 +196,7 @@ def append_retrying(spark: SparkSession, frame: DataFrame, table: str) -> None:
     """Append, retrying a commit that lost a race with another writer changing the schema."""
     for attempt in range(_RETRIES):
         try:
-            delta.append(spark, frame, table, merge_schema=True)
+            delta.append(spark, frame, table, merge_schema=True, properties=delta.LOG_TABLE_PROPERTIES)
             return
         except Exception as exc:  # Delta's concurrent-modification errors, by name
             text = f"{type(exc).__name__} {exc}"

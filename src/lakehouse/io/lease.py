@@ -270,7 +270,14 @@ def _claim(spark: SparkSession, path: str, row: LeaseRow, after: int | None = No
     frame = spark.createDataFrame([dataclasses.astuple(row)], LOCK_SCHEMA)
     try:
         txn = None if after is not None else (f"lakehouse-lock:{row.pipeline}", row.epoch)
-        delta.append(spark, frame, path, txn=txn, user_metadata=_meta("claim", row, after))
+        delta.append(
+            spark,
+            frame,
+            path,
+            txn=txn,
+            user_metadata=_meta("claim", row, after),
+            properties=delta.LOG_TABLE_PROPERTIES,
+        )
     except Exception as exc:
         if not is_conflict(exc):
             raise
@@ -300,7 +307,7 @@ def _note(
     )
     kind = "renew" if released_ms is None else "release"
     frame = spark.createDataFrame([dataclasses.astuple(noted)], LOCK_SCHEMA)
-    delta.append(spark, frame, path, user_metadata=_meta(kind, noted))
+    delta.append(spark, frame, path, user_metadata=_meta(kind, noted), properties=delta.LOG_TABLE_PROPERTIES)
 
 
 def _forget_old(spark: SparkSession, path: str, row: LeaseRow) -> None:

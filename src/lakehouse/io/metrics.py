@@ -46,4 +46,6 @@ def write_metrics(
         )
         for r in results
     ]
-    delta.append(spark, spark.createDataFrame(rows, METRICS_SCHEMA), path)
+    delta.append(
+        spark, spark.createDataFrame(rows, METRICS_SCHEMA), path, properties=delta.LOG_TABLE_PROPERTIES
+    )

@@ -7,4 +7,4 @@ scripts/setup.sh
 .venv/bin/ruff format --check .
 .venv/bin/mypy src/lakehouse
 mkdir -p reports
-exec .venv/bin/python -m pytest tests integration_tests --junitxml=reports/junit.xml "$@"
+exec .venv/bin/python -m pytest integration_tests tests --junitxml=reports/junit.xml "$@"

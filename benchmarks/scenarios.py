@@ -32,8 +32,9 @@ def _data_parameters(manifest: dict[str, Any]) -> dict[str, Any]:
 
 
 def session_start(runner: Runner, plan: Plan) -> None:
-    """Session start: the JVM alone, the library's session with and without the remembered jar list."""
-    variants = ["pyspark", "lakehouse", "lakehouse_no_jar_list"]
+    """Session start: the JVM alone, the library's session with and (full suite) without the
+    remembered jar list."""
+    variants = plan.session_variants
     for rep in range(plan.session_repeat):
         for name in rotate(variants, rep):
             folder = runner.workdir / f"session-{rep}-{name}"

@@ -64,6 +64,10 @@ MAIN_LINE_ONLY = {
     "integration_tests/test_customers_cdc_e2e.py": "test_gold_cdc's cases; test_pipeline_e2e's notebook",
     "tests/test_conservation.py": "injected losses: Python around the commit metrics every silver and "
     "gold write on this line checks",
+    "tests/test_gold_recovery.py::test_a_range_replayed_after_dying_before_the_state_commit_is_written_"
+    "once[overwrite": (
+        "the replay skip of the [merge] case; writer txn options run in the append tests on this line"
+    ),
     "tests/test_derived_refresh.py": "refresh: partitions reads logs and writes with replaceWhere on this "
     "line in test_gold_layer's derived case (the sample uses it)",
 }

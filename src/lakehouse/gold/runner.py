@@ -5,10 +5,12 @@ after the one gold consumed last, read as one batch through the change data feed
 (:mod:`lakehouse.io.increments`, state in ``<checkpoints>/gold/<dataset>/state.json``), and runs
 write-audit-publish on them. A range that fails (a tripped expectation, duplicate keys) stays
 planned, so the next run retries that same range; a committed range is never read again, so
-a rerun without new silver rows writes nothing and starts no Spark job. Merge, SCD2 and
-partition overwrite are idempotent if a range is replayed after a crash; append, the
-quarantine and a change feed's writes use Delta's txnAppId/txnVersion (a change feed also
-plans a replay against gold as it was before the range, so its counts are the same).
+a rerun without new silver rows writes nothing and starts no Spark job. Every write of a
+range (merge, SCD2, partition overwrite, append, the quarantine, a change feed's writes)
+carries Delta's txnAppId/txnVersion (the state's writer id, the range's last silver version):
+a range replayed after a run died between its write and its state commit is skipped by
+Delta, so the range has one commit and its counts come from it (a change feed also plans a
+replay against gold as it was before the range).
 Derived tables are published by :mod:`lakehouse.gold.derived`.
 """
 

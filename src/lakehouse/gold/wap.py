@@ -102,17 +102,17 @@ def _write(
 ) -> bool:
     if spec.mode == "merge":
         writers.check_unique_keys(df, spec.keys, target=target.path)
-        return writers.merge_scd1(spark, df, target.path, spec.keys, spec.partition_by)
+        return writers.merge_scd1(spark, df, target.path, spec.keys, spec.partition_by, txn)
     if spec.mode == "scd2":
         scd2 = spec.scd2
         eff = (scd2.effective_from if scd2 else None) or "_ingested_at"
         writers.check_unique_keys(df, [*spec.keys, eff], target=target.path)
         return writers.merge_scd2(
-            spark, df, target.path, spec.keys, eff, scd2.track if scd2 else None, spec.partition_by
+            spark, df, target.path, spec.keys, eff, scd2.track if scd2 else None, spec.partition_by, txn
         )
     if spec.mode == "append":
         return writers.append(spark, df, target.path, spec.partition_by, txn)
-    return writers.overwrite_partitions(spark, df, target.path, spec.partition_by, where)
+    return writers.overwrite_partitions(spark, df, target.path, spec.partition_by, where, txn)
 
 
 def _staged_rows(results: list[RuleResult], staged: DataFrame) -> int:

@@ -42,9 +42,12 @@ def check_unique_keys(df: DataFrame, keys: Sequence[str], *, target: str) -> Non
         )
 
 
-def create_table(df: DataFrame, table: str, partition_by: Sequence[str] = ()) -> None:
-    """Create the gold table from its first batch."""
-    delta.create(df, table, partition_by)
+Txn = tuple[str, int] | None
+
+
+def create_table(df: DataFrame, table: str, partition_by: Sequence[str] = (), txn: Txn = None) -> None:
+    """Create the gold table from its first batch (``txn`` recorded as by the other writers)."""
+    delta.create(df, table, partition_by, txn=txn)
 
 
 def _columns(names: Sequence[str], prefix: str) -> str:
@@ -52,14 +55,23 @@ def _columns(names: Sequence[str], prefix: str) -> str:
 
 
 def merge_scd1(
-    spark: SparkSession, df: DataFrame, table: str, keys: Sequence[str], partition_by: Sequence[str] = ()
+    spark: SparkSession,
+    df: DataFrame,
+    table: str,
+    keys: Sequence[str],
+    partition_by: Sequence[str] = (),
+    txn: Txn = None,
 ) -> bool:
     """Upsert by key: update rows whose values changed, insert new keys (idempotent).
 
     Rows equal (null-safe) to the target row are not rewritten. One SQL ``MERGE INTO``.
+    ``txn`` = (app id, version): Delta skips the write when the table already has it (a range
+    replayed after a run died between this write and its state commit), so the range's one
+    commit is the one its counts come from. A session that refuses the settings gets the
+    MERGE without them (a warning says so): the data stays right, a replay counts twice.
     """
     if not delta.table_exists(spark, table):
-        create_table(df, table, partition_by)
+        create_table(df, table, partition_by, txn)
         return True
     on = " AND ".join(f"t.{quote(k)} <=> s.{quote(k)}" for k in keys)
     values = [c for c in df.columns if c not in keys]
@@ -71,6 +83,8 @@ def merge_scd1(
         table,
         f"ON {on} WHEN MATCHED AND ({changed}) THEN UPDATE SET {assignments} "
         f"WHEN NOT MATCHED THEN INSERT ({_columns(df.columns, '')}) VALUES ({_columns(df.columns, 's.')})",
+        txn=txn,
+        txn_required=False,
     )
     return True
 
@@ -83,6 +97,7 @@ def merge_scd2(
     effective_from: str,
     track: Sequence[str] | None,
     partition_by: Sequence[str] = (),
+    txn: Txn = None,
 ) -> bool:
     """Publish ``df`` as SCD2 history; returns False when nothing changed.
 
@@ -97,7 +112,7 @@ def merge_scd2(
     if changes.isEmpty():  # an unchanged batch makes no commit
         return False
     if not exists:
-        create_table(changes, table, partition_by)
+        create_table(changes, table, partition_by, txn)
         return True
     closes = (
         changes.groupBy(*keys).agg(F.min("valid_from").alias(_CLOSE_AT)).withColumn(_ACTION, F.lit("close"))
@@ -113,6 +128,8 @@ def merge_scd2(
         f"ON {on} WHEN MATCHED THEN UPDATE SET t.valid_to = s.{_CLOSE_AT}, t.is_current = false "
         f"WHEN NOT MATCHED AND s.{_ACTION} = 'insert' THEN INSERT ({_columns(changes.columns, '')}) "
         f"VALUES ({_columns(changes.columns, 's.')})",
+        txn=txn,
+        txn_required=False,
     )
     return True
 
@@ -122,7 +139,7 @@ def append(
     df: DataFrame,
     path: str,
     partition_by: Sequence[str] = (),
-    txn: tuple[str, int] | None = None,
+    txn: Txn = None,
 ) -> bool:
     """Append rows. ``txn`` = (app id, batch id) makes a retried micro-batch a no-op in Delta."""
     delta.append(spark, df, path, txn=txn, partition_by=partition_by)
@@ -130,16 +147,21 @@ def append(
 
 
 def overwrite_partitions(
-    spark: SparkSession, df: DataFrame, table: str, partition_by: Sequence[str], where: str | None = None
+    spark: SparkSession,
+    df: DataFrame,
+    table: str,
+    partition_by: Sequence[str],
+    where: str | None = None,
+    txn: Txn = None,
 ) -> bool:
     """Replace exactly the partitions present in ``df`` (dynamic partition overwrite); with
     ``where`` (a predicate on the partition columns), the partitions it selects, emptied ones
-    included."""
+    included. ``txn`` as in :func:`merge_scd1`."""
     if not delta.table_exists(spark, table):
-        create_table(df, table, partition_by)
+        create_table(df, table, partition_by, txn)
         return True
     if where is not None:
-        delta.replace_where(df, table, where)
+        delta.replace_where(df, table, where, txn=txn)
     else:
-        delta.overwrite_partitions(df, table)
+        delta.overwrite_partitions(df, table, txn=txn)
     return True

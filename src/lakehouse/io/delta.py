@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from lakehouse.io.files import local_path
+from lakehouse.log import get_logger
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
@@ -350,24 +351,34 @@ def create(
 ) -> None:
     """Create the table from ``df`` (fails when it exists); ``txn`` is recorded as in :func:`append`."""
     # "error", not its alias "errorifexists": the Spark Connect client accepts only the former.
-    writer = df.write.format("delta").mode("error")
-    if txn is not None:
-        writer = writer.option("txnAppId", txn[0]).option("txnVersion", str(txn[1]))
+    writer = _with_txn(df.write.format("delta").mode("error"), txn)
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     _save(writer, table, user_metadata)
 
 
-def overwrite_partitions(df: DataFrame, table: str, user_metadata: str | None = None) -> None:
-    """Replace exactly the partitions present in ``df`` (dynamic partition overwrite)."""
+def _with_txn(writer: DataFrameWriter, txn: tuple[str, int] | None) -> DataFrameWriter:
+    """The writer with Delta's idempotent-write options (see :func:`append`)."""
+    if txn is None:
+        return writer
+    return writer.option("txnAppId", txn[0]).option("txnVersion", str(txn[1]))
+
+
+def overwrite_partitions(
+    df: DataFrame, table: str, user_metadata: str | None = None, *, txn: tuple[str, int] | None = None
+) -> None:
+    """Replace exactly the partitions present in ``df`` (dynamic partition overwrite); ``txn``
+    as in :func:`append`."""
     writer = df.write.format("delta").mode("overwrite").option("partitionOverwriteMode", "dynamic")
-    _save(writer, table, user_metadata)
+    _save(_with_txn(writer, txn), table, user_metadata)
 
 
-def replace_where(df: DataFrame, table: str, where: str) -> None:
+def replace_where(df: DataFrame, table: str, where: str, *, txn: tuple[str, int] | None = None) -> None:
     """Replace the rows matching the SQL predicate ``where`` with ``df`` (Delta's ``replaceWhere``:
-    matching rows with no counterpart in ``df`` are deleted; ``df`` must match ``where``)."""
-    _save(df.write.format("delta").mode("overwrite").option("replaceWhere", where), table, None)
+    matching rows with no counterpart in ``df`` are deleted; ``df`` must match ``where``);
+    ``txn`` as in :func:`append`."""
+    writer = df.write.format("delta").mode("overwrite").option("replaceWhere", where)
+    _save(_with_txn(writer, txn), table, None)
 
 
 def _save(writer: DataFrameWriter, table: str, user_metadata: str | None) -> None:
@@ -394,24 +405,44 @@ def set_commit_metadata(spark: SparkSession, marker: str | None) -> bool:
 
 
 @contextmanager
-def idempotent(spark: SparkSession, txn: tuple[str, int] | None) -> Iterator[None]:
+def idempotent(spark: SparkSession, txn: tuple[str, int] | None, *, required: bool = True) -> Iterator[None]:
     """Within the block, Delta skips a SQL write (MERGE...) to a table that already committed
     ``txn`` = (app id, version) or a later version of that app id; the session's settings are
-    restored afterwards. No-op when ``txn`` is None."""
+    restored afterwards. No-op when ``txn`` is None.
+
+    ``required=False``: where the session refuses the settings (a serverless session accepts
+    only a listed set), the block runs without them and a warning says so; the write must
+    then be safe to apply twice (a merge by key is, its counts are not).
+    """
     if txn is None:
         yield
         return
     saved = {key: spark.conf.get(key, None) for key in TXN_CONFS}
-    spark.conf.set(TXN_CONFS[0], txn[0])
-    spark.conf.set(TXN_CONFS[1], str(txn[1]))
+    try:
+        spark.conf.set(TXN_CONFS[0], txn[0])
+        spark.conf.set(TXN_CONFS[1], str(txn[1]))
+    except Exception as exc:
+        if required:
+            raise
+        get_logger("lakehouse.delta").warning(
+            "the session refuses Delta's idempotent-write settings; the MERGE runs without them",
+            error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        )
+        _restore(spark, saved)
+        yield
+        return
     try:
         yield
     finally:
-        for key, value in saved.items():
-            if value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, value)
+        _restore(spark, saved)
+
+
+def _restore(spark: SparkSession, saved: dict[str, str | None]) -> None:
+    for key, value in saved.items():
+        if value is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, value)
 
 
 def merge(
@@ -421,17 +452,18 @@ def merge(
     clauses: str,
     *,
     txn: tuple[str, int] | None = None,
+    txn_required: bool = True,
 ) -> None:
     """``MERGE INTO <table> t USING <source> s <clauses>``; the source is a temporary view.
 
     The view lives in the session of ``source`` (which is ``spark`` outside a stream's batch).
-    ``txn`` makes the MERGE idempotent (:func:`idempotent`).
+    ``txn`` makes the MERGE idempotent (:func:`idempotent`, ``required=txn_required``).
     """
     session = source.sparkSession
     view = f"_lakehouse_src_{uuid.uuid4().hex[:12]}"
     source.createOrReplaceTempView(view)
     try:
-        with idempotent(session, txn):
+        with idempotent(session, txn, required=txn_required):
             session.sql(f"MERGE INTO {ident(table)} t USING `{view}` s {clauses}")
     finally:
         session.catalog.dropTempView(view)

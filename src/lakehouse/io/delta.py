@@ -321,11 +321,9 @@ def append(
     that creates the table; Delta ignores them on an append to an existing table, so passing
     them costs no lookup and changes no metadata.
     """
-    writer = df.write.format("delta").mode("append")
+    writer = _with_txn(df.write.format("delta").mode("append"), txn)
     for key, value in (properties or {}).items():
         writer = writer.option(key, value)
-    if txn is not None:
-        writer = writer.option("txnAppId", txn[0]).option("txnVersion", str(txn[1]))
     if merge_schema is not None:
         writer = writer.option("mergeSchema", str(merge_schema).lower())
     if user_metadata is not None:

@@ -77,6 +77,24 @@ def test_row_rules_one_pass_null_counts_as_failed_and_thresholds(spark):
     assert (cpu.rows_failed, cpu.passed, cpu.tripped) == (2, False, False)  # warn never stops
 
 
+def test_sample_keys_are_the_first_keys_of_each_failing_rule(spark):
+    # 12 devices: mem_mb fails for 9 of them, cpu_pct is NULL for one, battery never fails.
+    rows = [(f"d{i:02d}", T0, -1 if i % 4 else 100, None if i == 7 else 1.0) for i in range(12)]
+    df = spark.createDataFrame(rows, SCHEMA).repartition(3)
+    out = _eval(
+        spark,
+        df,
+        Expectation("mem", "row", "warn", rule="mem_mb > 0"),
+        Expectation("cpu_known", "null_ratio", "warn", params={"column": "cpu_pct", "max": 0.0}),
+        Expectation("device", "row", "warn", rule="device_id is not null"),
+    )
+    ts = "2026-11-01 10:00:00"
+    assert out["mem"].rows_failed == 9
+    assert out["mem"].sample_keys == [f"d{i:02d}|{ts}" for i in (1, 2, 3, 5, 6)]  # 5 smallest keys
+    assert (out["cpu_known"].rows_failed, out["cpu_known"].sample_keys) == (1, [f"d07|{ts}"])
+    assert (out["device"].rows_failed, out["device"].sample_keys) == (0, [])
+
+
 def test_drop_rule_trips_only_with_an_explicit_threshold(spark):
     df = _usage(spark)
     out = _eval(

@@ -5,6 +5,10 @@
    point at) and append the results to the metrics table; a tripped rule raises
    :class:`QualityError` before the gold table is touched;
 3. publish: check merge keys, write with the table's mode, quarantine the dropped rows.
+
+The staged rows are cached for these actions where the session allows
+(:func:`lakehouse.io.cache.kept`), so the range is read and its transforms (a ``dedupe``
+window, say) computed once, not once per action.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from lakehouse.config.gold import GoldSpec
 from lakehouse.errors import ConservationError, PublishError, QualityError
 from lakehouse.gold import cdc, writers
 from lakehouse.io import delta
+from lakehouse.io.cache import kept
 from lakehouse.io.increments import commits_since
 from lakehouse.io.metrics import write_metrics
 from lakehouse.quality.evaluate import evaluate
@@ -145,6 +150,25 @@ def publish_batch(
     """
     before = before if before is not None else {t: delta.table_version(spark, t) for t in target.tables()}
     staged = apply_steps(batch, spec.transforms).withColumn(quarantine.DROP_RULES, drop_rules(spec.audited))
+    with kept(staged, f"gold {target.dataset}"):
+        return _audit_and_publish(
+            spark, batch, staged, spec, target, ctx, rows_read, txn, before, add_columns, replace_where
+        )
+
+
+def _audit_and_publish(
+    spark: SparkSession,
+    batch: DataFrame,
+    staged: DataFrame,
+    spec: GoldSpec,
+    target: Target,
+    ctx: RunContext,
+    rows_read: int | None,
+    txn: tuple[str, int] | None,
+    before: dict[str, int | None],
+    add_columns: bool,
+    replace_where: str | None,
+) -> BatchOutcome:
     references = read_references(spark, spec.audited, target.resolve)
     results = evaluate(
         staged.drop(quarantine.DROP_RULES), spec.audited, keys=spec.keys, references=references

@@ -4,7 +4,7 @@ Takes DataFrames only: the rows to audit and, for ``references`` rules, the refe
 tables (read by the caller). Row rules, ``row_count``, ``null_ratio``, ``freshness`` and
 generic ``aggregate`` rules are computed by ONE aggregation job. ``unique`` and
 ``references`` need a shuffle of their own (one job each). Sample keys are fetched only for
-rules that found failing rows, with a ``limit`` so the job stops early.
+rules that found failing rows: one query for all of them, the first keys of each rule.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 
 from pyspark.errors import AnalysisException
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F  # noqa: N812
 
 from lakehouse.config.expectations import Expectation, parse_age
@@ -77,8 +77,36 @@ def _from_one_pass(e: Expectation, value: object, total: int, now: datetime) -> 
     return RuleResult(e.name, e.kind, e.action, total, 0, bool(value), observed=str(value))
 
 
-def _samples(df: DataFrame, failing: Column, keys: Sequence[str]) -> list[str]:
-    return [r[0] for r in df.where(failing).select(row_key(keys)).limit(SAMPLE_KEYS).collect()]
+def _samples(df: DataFrame, failing: Mapping[int, Column], keys: Sequence[str]) -> dict[int, list[str]]:
+    """Up to SAMPLE_KEYS keys of the rows failing each condition, smallest keys first.
+
+    One query for every failing rule, not one per rule: each row yields the indexes of the
+    conditions it fails, and a ranking per index keeps the first keys (Spark applies the limit
+    within each task before the shuffle, so only a few rows per rule move)."""
+    if not failing:
+        return {}
+    flags = F.filter(
+        F.array(*[F.when(cond, F.lit(i)) for i, cond in failing.items()]), lambda i: i.isNotNull()
+    )
+    ranked = Window.partitionBy("_rule").orderBy("_key")
+    rows = (
+        df.select(row_key(keys).alias("_key"), F.explode(flags).alias("_rule"))
+        .withColumn("_rank", F.row_number().over(ranked))
+        .where(F.col("_rank") <= SAMPLE_KEYS)
+        .select("_rule", "_key")
+        .collect()
+    )
+    found: dict[int, list[str]] = {i: [] for i in failing}
+    for r in sorted(rows, key=lambda r: (r["_rule"], r["_key"])):
+        found[r["_rule"]].append(r["_key"])
+    return found
+
+
+def _failing(e: Expectation) -> Column:
+    """The rows a ``row`` or ``null_ratio`` rule counts as failed."""
+    if e.kind == "null_ratio":
+        return F.col(e.params["column"]).isNull()
+    return ~rule_ok(e.rule or "true")
 
 
 def _one_pass(
@@ -88,14 +116,14 @@ def _one_pass(
         F.count(F.lit(1)).alias("_n"), *[_one_pass_column(e, i) for i, e in enumerate(rules)]
     ).collect()[0]
     total = int(row["_n"])
-    results = []
-    for i, e in enumerate(rules):
-        result = _from_one_pass(e, row[f"_q{i}"], total, now)
-        if result.rows_failed and e.kind == "row":
-            result.sample_keys = _samples(df, ~rule_ok(e.rule or "true"), keys)
-        elif result.rows_failed and e.kind == "null_ratio":
-            result.sample_keys = _samples(df, F.col(e.params["column"]).isNull(), keys)
-        results.append(result)
+    results = [_from_one_pass(e, row[f"_q{i}"], total, now) for i, e in enumerate(rules)]
+    sampled = {
+        i: _failing(e)
+        for i, (e, r) in enumerate(zip(rules, results, strict=True))
+        if r.rows_failed and e.kind in ("row", "null_ratio")
+    }
+    for i, keys_found in _samples(df, sampled, keys).items():
+        results[i].sample_keys = keys_found
     return results
 
 
@@ -123,7 +151,7 @@ def _references(
     cond = [F.col(c) == F.col(f"_ref{i}") for i, c in enumerate(cols)]
     orphans = df.join(ref, on=cond, how="left_anti")
     failed = orphans.count()
-    samples = _samples(orphans, F.lit(True), keys) if failed else []
+    samples = _samples(orphans, {0: F.lit(True)}, keys)[0] if failed else []
     return _counted(e, failed, total, e.threshold or 0.0, samples)
 
 

@@ -24,14 +24,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pyspark import StorageLevel
 from pyspark.sql import functions as F  # noqa: N812
 
 from lakehouse.constants import RESCUED_DATA
 from lakehouse.errors import ConservationError, ContractError
 from lakehouse.io import delta
+from lakehouse.io.cache import kept
 from lakehouse.io.increments import Increment, commits_since
-from lakehouse.log import get_logger
 from lakehouse.silver.checks import extra_fields
 from lakehouse.silver.drift import evolved
 from lakehouse.silver.route import Routed, route
@@ -129,23 +128,9 @@ def run_increment(
     if not read:  # versions without new rows (table properties, compaction): nothing to write
         return
     routed = route(bronze, contract, run_id=plan.run_id, salt=plan.salt, drift=plan.drift)
-    cached = _keep(routed.checked)
-    try:
+    # Bronze read, conformed and checked once for both appends, not once per table.
+    with kept(routed.checked, f"silver {plan.dataset.name}"):
         _write_routed(spark, routed, read, inc, plan, totals)
-    finally:
-        if cached:
-            routed.checked.unpersist()
-
-
-def _keep(checked: DataFrame) -> bool:
-    """Cache the checked rows for the writes (bronze read, conformed and checked once, not
-    once per table); False where the session refuses a cache (serverless compute)."""
-    try:
-        checked.persist(StorageLevel.MEMORY_AND_DISK)
-    except Exception as exc:  # e.g. NOT_SUPPORTED_WITH_SERVERLESS: each write reads bronze again
-        get_logger("lakehouse.silver").debug("checked rows not cached", reason=str(exc).splitlines()[0])
-        return False
-    return True
 
 
 def _write_routed(

@@ -14,7 +14,7 @@ from pyspark.sql import functions as F  # noqa: N812
 
 from lakehouse.config.names import quote
 from lakehouse.constants import EXTRA_FIELDS, RESCUED_DATA
-from lakehouse.transforms.conform import RAW, clean_string
+from lakehouse.transforms.conform import RawValue, clean_string
 
 if TYPE_CHECKING:
     from lakehouse.config.contract import ColumnSpec, Contract
@@ -78,8 +78,29 @@ def protect_rescued(values: Column, contract: Contract, salt: str | None) -> Col
     )
 
 
+def raw_value_protection(contract: Contract, salt: str | None) -> RawValue | None:
+    """The protection of each entry of ``_raw_values`` as conform builds the map (by source
+    name, case-insensitive, as :func:`protect_map`; ``drop`` entries left out), or None when
+    there is nothing to protect or bronze protected the values already (``pii: {at: bronze}``).
+
+    Deciding per key on the driver, while the map is built, costs nothing per row; protecting
+    the built map (:func:`protect_map`) would look at every key of every row."""
+    specs = {c.source_name.lower(): c for c in _pii_columns(contract)}
+    if not specs or contract.pii_at == "bronze":
+        return None
+
+    def protected(name: str, value: Column) -> Column | None:
+        spec = specs.get(name.lower())
+        if spec is None:
+            return value
+        return None if spec.pii == "drop" else protect(value, spec, salt)
+
+    return protected
+
+
 def with_protected_raw(df: DataFrame, contract: Contract, salt: str | None) -> DataFrame:
-    """Protect PII inside ``_raw_values`` and ``_rescued_data`` (kept only for quarantine/flag).
+    """Protect PII inside ``_rescued_data`` (kept only for quarantine/flag); the raw values
+    are protected as conform builds them (:func:`raw_value_protection`).
 
     Nothing to do when bronze protected them already (``pii: {at: bronze}``).
     """
@@ -87,12 +108,9 @@ def with_protected_raw(df: DataFrame, contract: Contract, salt: str | None) -> D
         return df
     rescued = F.from_json(F.col(RESCUED_DATA), "map<string,string>")
     safe_rescued = F.when(rescued.isNotNull(), F.to_json(protect_rescued(rescued, contract, salt)))
-    return df.withColumns(
-        {
-            RAW: protect_map(F.col(RAW), contract, salt),
-            # Text that is not a JSON object cannot be inspected: redact it rather than leak it.
-            RESCUED_DATA: F.when(F.col(RESCUED_DATA).isNotNull(), F.coalesce(safe_rescued, F.lit(REDACTED))),
-        }
+    # Text that is not a JSON object cannot be inspected: redact it rather than leak it.
+    return df.withColumn(
+        RESCUED_DATA, F.when(F.col(RESCUED_DATA).isNotNull(), F.coalesce(safe_rescued, F.lit(REDACTED)))
     )
 
 

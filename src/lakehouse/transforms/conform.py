@@ -11,12 +11,15 @@ Columns produced along the chain:
 * ``<contract name>``: the value (string after :func:`with_contract_columns` and
   :func:`with_clean_strings`, the declared type after :func:`with_contract_types`);
 * ``_raw_values``: ``map<string,string>`` of every data column of the bronze row as landed
-  (source names), used for the quarantine's ``_raw`` and for reason values;
+  (source names), used for the quarantine's ``_raw`` and for reason values; a ``raw_value``
+  function given to :func:`to_conformed` may replace or leave out each entry as the map is
+  built (silver protects PII there, see :func:`lakehouse.silver.pii.raw_value_protection`);
 * ``_clean``: struct of the cleaned strings (after :func:`with_contract_types`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pyspark.sql import Column, DataFrame
@@ -30,6 +33,8 @@ if TYPE_CHECKING:
 
 RAW = "_raw_values"
 CLEAN = "_clean"
+# (source name, value as a string) -> the value the raw map keeps, or None to leave it out.
+RawValue = Callable[[str, Column], Column | None]
 _INTEGRAL = ("tinyint", "smallint", "int", "bigint")
 _INTEGER_TEXT = r"^[+-]?[0-9]+$"
 
@@ -77,19 +82,23 @@ def file_drift(columns_by_file: dict[str, list[str]], contract: Contract) -> dic
     return {"unknown_columns": unknown, "missing_columns": missing}
 
 
-def _raw_map(data: list[str]) -> Column:
+def _raw_map(data: list[str], raw_value: RawValue | None = None) -> Column:
     if not data:
         return F.lit(None).cast("map<string,string>")
     pairs: list[Column] = []
     for name in data:
-        pairs += [F.lit(name), F.col(quote(name)).cast("string")]
-    return F.create_map(*pairs)
+        value = F.col(quote(name)).cast("string")
+        kept = raw_value(name, value) if raw_value is not None else value
+        if kept is not None:
+            pairs += [F.lit(name), kept]
+    return F.create_map(*pairs) if pairs else F.create_map().cast("map<string,string>")
 
 
-def with_contract_columns(df: DataFrame, contract: Contract) -> DataFrame:
+def with_contract_columns(df: DataFrame, contract: Contract, raw_value: RawValue | None = None) -> DataFrame:
     """Rename source columns to contract names (all STRING); missing ones become NULL.
 
-    Keeps the metadata columns (NULL when absent) and adds ``_raw_values``.
+    Keeps the metadata columns (NULL when absent) and adds ``_raw_values`` (each entry passed
+    through ``raw_value`` when given).
     """
     data = data_columns(df.columns)
     values = []
@@ -101,7 +110,7 @@ def with_contract_columns(df: DataFrame, contract: Contract) -> DataFrame:
         (F.col(quote(m)) if m in df.columns else F.lit(None)).cast(t).alias(m)
         for m, t in ((SOURCE_FILE, "string"), (INGESTED_AT, "timestamp"), (RESCUED_DATA, "string"))
     ]
-    return df.select(*values, *meta, _raw_map(data).alias(RAW))
+    return df.select(*values, *meta, _raw_map(data, raw_value).alias(RAW))
 
 
 def clean_string(value: Column, null_tokens: tuple[str, ...], trim: bool = True) -> Column:
@@ -180,10 +189,10 @@ def with_contract_types(df: DataFrame, contract: Contract) -> DataFrame:
     return df.select(*typed, *others, clean)
 
 
-def to_conformed(df: DataFrame, contract: Contract) -> DataFrame:
+def to_conformed(df: DataFrame, contract: Contract, raw_value: RawValue | None = None) -> DataFrame:
     """Rename, clean and cast a bronze DataFrame (the three steps above, in order)."""
     return (
-        df.transform(with_contract_columns, contract)
+        df.transform(with_contract_columns, contract, raw_value)
         .transform(with_clean_strings, contract)
         .transform(with_contract_types, contract)
     )

@@ -75,6 +75,24 @@ def test_merge_source_with_duplicate_keys_names_them(spark, tmp_path):
     assert not DeltaTable.isDeltaTable(spark, str(tmp_path / "t"))
 
 
+def test_a_key_changed_after_the_dedupe_is_still_checked_for_duplicates(spark, tmp_path):
+    # The dedupe leaves "D1" and "d1" apart; lower-casing the key afterwards makes them twins,
+    # so the merge must not trust the dedupe and skip its duplicate-key check.
+    spec = GoldSpec(
+        table="usage",
+        mode="merge",
+        keys=("device_id", "event_ts"),
+        transforms=(
+            TransformStep("dedupe", {"keys": ["device_id", "event_ts"], "order_by": "_ingested_at desc"}),
+            TransformStep("standardize", {"columns": ["device_id"], "case": "lower"}),
+        ),
+    )
+    batch = spark.createDataFrame([("D1", T, "a", 1, T), ("d1", T, "b", 2, T)], USAGE)
+    with pytest.raises(PublishError, match=r"d1\|2026-11-01 10:00:00 \(x2\)"):
+        publish_batch(spark, batch, spec, _target(tmp_path), CTX)
+    assert not DeltaTable.isDeltaTable(spark, str(tmp_path / "t"))
+
+
 SCD2 = GoldSpec(
     table="cfg",
     mode="scd2",

@@ -31,7 +31,7 @@ from lakehouse.quality.rules import drop_rules
 from lakehouse.results import BatchOutcome, RuleResult, RunContext
 from lakehouse.transforms import quarantine
 from lakehouse.transforms.cdc import BUCKETS
-from lakehouse.transforms.steps import apply_steps
+from lakehouse.transforms.steps import apply_steps, unique_on
 
 
 @dataclass(frozen=True)
@@ -106,12 +106,14 @@ def _write(
     where: str | None = None,
 ) -> bool:
     if spec.mode == "merge":
-        writers.check_unique_keys(df, spec.keys, target=target.path)
+        if not unique_on(spec.transforms, spec.keys):  # a dedupe on the keys leaves none to find
+            writers.check_unique_keys(df, spec.keys, target=target.path)
         return writers.merge_scd1(spark, df, target.path, spec.keys, spec.partition_by, txn)
     if spec.mode == "scd2":
         scd2 = spec.scd2
         eff = (scd2.effective_from if scd2 else None) or "_ingested_at"
-        writers.check_unique_keys(df, [*spec.keys, eff], target=target.path)
+        if not unique_on(spec.transforms, [*spec.keys, eff]):
+            writers.check_unique_keys(df, [*spec.keys, eff], target=target.path)
         return writers.merge_scd2(
             spark, df, target.path, spec.keys, eff, scd2.track if scd2 else None, spec.partition_by, txn
         )

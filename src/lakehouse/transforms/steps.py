@@ -33,6 +33,42 @@ def _list(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
+def _changed_columns(kind: str, params: dict[str, Any]) -> set[str] | None:
+    """The (lower-cased) columns whose values a step may change; None for any column."""
+    if kind in ("dedupe", "select", "filter"):  # these only remove rows or columns
+        return set()
+    if kind == "standardize" and params.get("columns") is not None:
+        return {c.lower() for c in _list(params["columns"])}
+    if kind == "to_utc":
+        return {c.lower() for c in _list(params["columns"])}
+    if kind == "replace":
+        return {str(params["column"]).lower()}
+    if kind == "fill":
+        return {str(c).lower() for c in params["values"]}
+    if kind == "derive":  # the columns it sets
+        return {str(c).lower() for c in params}
+    if kind == "rename":  # the old names and the new ones
+        return {str(c).lower() for pair in params.items() for c in pair}
+    return None  # standardize of every string column, or a step this function does not know
+
+
+def unique_on(steps: Sequence[TransformStep], keys: Sequence[str]) -> bool:
+    """Whether the steps' output has at most one row per ``keys`` whatever the input: a
+    ``dedupe`` on some of these keys, and no later step that may change a key column (a
+    ``standardize`` of every string column may). When in doubt, False. A merge uses it to
+    skip its duplicate-key query, which would find nothing."""
+    wanted = {k.lower() for k in keys}
+    unique = False
+    for step in steps:
+        if step.kind == "dedupe":
+            unique = unique or {k.lower() for k in _list(step.params["keys"])} <= wanted
+            continue
+        changed = _changed_columns(step.kind, step.params)
+        if changed is None or changed & wanted:
+            unique = False
+    return unique
+
+
 def apply_steps(df: DataFrame, steps: Sequence[TransformStep]) -> DataFrame:
     """Chain the configured cleansing steps in order (pure: builds a plan, runs nothing)."""
     for step in steps:

@@ -24,7 +24,7 @@ from lakehouse.cli_review import (
     cmd_report,
 )
 from lakehouse.constants import LAYERS
-from lakehouse.errors import ConfigError, LakehouseError, PipelineBusyError
+from lakehouse.errors import ConfigError, LakehouseError, PipelineBusyError, summary
 
 DEFAULT_CONFIG = "conf/pipelines/devices.yml"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -344,8 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         # An unexpected error (a bug, a JVM failure): one readable line first, then the
         # traceback for whoever debugs it.
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        print(f"lakehouse: unexpected {type(exc).__name__}: {first}", file=sys.stderr)
+        print(f"lakehouse: unexpected {summary(exc)}", file=sys.stderr)
         raise
 
 

@@ -164,3 +164,32 @@ class PipelineBusyError(LakehouseError):
         self.holder = holder
         self.run_id = run_id
         super().__init__(f"pipeline {pipeline} is already running ({holder})")
+
+
+def summary(exc: BaseException, limit: int = 500) -> str:
+    """One line for any exception: its type and message, for a JVM error the Java one.
+
+    Py4J reports a JVM failure as ``An error occurred while calling o123.collectToPython.``
+    followed by the Java stack trace; the first line alone says nothing about what failed.
+    For those the line is the Java exception (class and message) and, where the trace has
+    one, its root cause (the last ``Caused by:``), e.g. ``Py4JJavaError: o123.collectToPython:
+    org.apache.spark.SparkException: Job aborted ... (cause: java.io.FileNotFoundException:
+    ...)``. Other exceptions give their type and first non-empty message line.
+    """
+    try:
+        text = str(exc)
+    except Exception:  # a Py4J error whose JVM is gone cannot render its trace
+        text = getattr(exc, "errmsg", "") or ""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    name = type(exc).__name__
+    if not lines:
+        return name
+    first = lines[0]
+    java = [line.lstrip(": ").strip() for line in lines[1:] if not line.startswith("at ")]
+    if first.startswith("An error occurred while calling ") and java:
+        call = first.removeprefix("An error occurred while calling ").rstrip(".")
+        causes = [line.removeprefix("Caused by:").strip() for line in java if line.startswith("Caused by:")]
+        line = f"{name}: {call}: {java[0]}" + (f" (cause: {causes[-1]})" if causes else "")
+    else:
+        line = f"{name}: {first}"
+    return line if len(line) <= limit else line[: limit - 3] + "..."

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from lakehouse.config.validate import preflight
 from lakehouse.constants import BRONZE, GOLD, LAYERS, SILVER
-from lakehouse.errors import LakehouseError
+from lakehouse.errors import LakehouseError, summary
 from lakehouse.log import get_logger, layer_context, run_context
 from lakehouse.results import LayerResult, RunContext, RunSummary, new_run_id, on_work
 
@@ -54,15 +54,10 @@ def _failed(dataset: str, layer: str, exc: LakehouseError) -> LayerResult:
     return result
 
 
-def _describe(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    return f"{type(exc).__name__}: {lines[0][:300]}" if lines else type(exc).__name__
-
-
 def unexpected(exc: Exception) -> str:
     """One line for an error that is not a library error: type, message and its cause."""
     cause = exc.__cause__ or exc.__context__
-    return f"unexpected {_describe(exc)}" + (f" (cause: {_describe(cause)})" if cause is not None else "")
+    return f"unexpected {summary(exc)}" + (f" (cause: {summary(cause)})" if cause is not None else "")
 
 
 def _crashed(dataset: str, layer: str, exc: Exception) -> LayerResult:

@@ -15,7 +15,7 @@ from pyspark.sql import functions as F  # noqa: N812
 
 from lakehouse.bronze.autoloader import options
 from lakehouse.constants import BRONZE, FILE_MODIFIED_AT, INGESTED_AT, RUN_ID, SOURCE_FILE
-from lakehouse.errors import IngestionError
+from lakehouse.errors import IngestionError, summary
 from lakehouse.io import delta
 from lakehouse.io.increments import commits_since
 from lakehouse.results import LayerResult, RunContext, working
@@ -67,8 +67,7 @@ def ingest_with_autoloader(
     try:
         query.awaitTermination()
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise IngestionError(f"Auto Loader stream failed: {first}", dataset=dataset.name) from exc
+        raise IngestionError(f"Auto Loader stream failed: {summary(exc)}", dataset=dataset.name) from exc
     rows = delta.metrics_of(commits_since(spark, table, before), "numOutputRows")
     return LayerResult(
         dataset.name,

@@ -22,6 +22,7 @@ from lakehouse.config.gold import GoldSpec
 from lakehouse.errors import PublishError
 from lakehouse.gold import cdc_writer
 from lakehouse.io import delta
+from lakehouse.io.cache import kept
 from lakehouse.transforms.cdc import (
     BUCKET,
     BUCKETS,
@@ -118,19 +119,21 @@ def publish_changes(
     if spec.cdc is None:
         raise PublishError(f"gold {spec.table}: the gold spec has no cdc block")
     r, p = plan(spark, df, spec, tables, now)
-    buckets, to_merge = count(p)
-    if to_merge:
-        cdc_writer.merge_changes(
-            spark,
-            p.target,
-            tables.gold,
-            r,
-            scd2=spec.mode == "scd2",
-            soft_delete=spec.cdc.soft_delete,
-            partition_by=spec.partition_by,
-            txn=txn,
-        )
-    if buckets["deleted"]:
-        cutoff = now - spec.cdc.tombstone_retention
-        cdc_writer.remember(spark, p.tombstones, tables.tombstones, r, cutoff, txn=txn)
+    # The count, the MERGE and the tombstones all start from the plan's timeline: computed once.
+    with kept(p.timeline, f"gold {spec.table} change timeline"):
+        buckets, to_merge = count(p)
+        if to_merge:
+            cdc_writer.merge_changes(
+                spark,
+                p.target,
+                tables.gold,
+                r,
+                scd2=spec.mode == "scd2",
+                soft_delete=spec.cdc.soft_delete,
+                partition_by=spec.partition_by,
+                txn=txn,
+            )
+        if buckets["deleted"]:
+            cutoff = now - spec.cdc.tombstone_retention
+            cdc_writer.remember(spark, p.tombstones, tables.tombstones, r, cutoff, txn=txn)
     return CdcOutcome(to_merge > 0, buckets)

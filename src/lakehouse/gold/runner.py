@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from pyspark.sql import SparkSession
 
 from lakehouse.constants import GOLD, QUARANTINE_SUFFIX, TOMBSTONES_SUFFIX
-from lakehouse.errors import LakehouseError, PublishError, QualityError
+from lakehouse.errors import LakehouseError, PublishError, QualityError, summary
 from lakehouse.gold.wap import Target, publish_batch
 from lakehouse.io import delta
 from lakehouse.io.increments import RangeState, ensure_change_feed, read_range
@@ -72,8 +72,7 @@ def as_lakehouse_error(exc: Exception, name: str) -> LakehouseError:
     """Library errors pass through; Spark/SQL errors (a bad rule or step) become PublishError."""
     if isinstance(exc, LakehouseError):
         return exc
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    error = PublishError(f"gold {name}: {type(exc).__name__}: {first}")
+    error = PublishError(f"gold {name}: {summary(exc)}")
     error.__cause__ = exc
     return error
 

@@ -94,11 +94,18 @@ def with_operation(df: DataFrame, cdc: CdcSpec) -> DataFrame:
 @dataclass(frozen=True)
 class CdcPlan:
     """What a batch does: ``changes`` (one row per change, with ``_lh_bucket``), ``target``
-    (rows to MERGE into gold, with ``_lh_action``) and ``tombstones`` (deletes to remember)."""
+    (rows to MERGE into gold, with ``_lh_action``) and ``tombstones`` (deletes to remember).
+
+    ``timeline`` is what the three are computed from: the batch's events with gold's versions
+    and the remembered deletes of the keys it touches, each marked (first of its sequence,
+    kept or not). It holds the plan's joins and its widest windows; a caller that runs more
+    than one action on the plan caches it, so they are computed once.
+    """
 
     changes: DataFrame
     target: DataFrame
     tombstones: DataFrame
+    timeline: DataFrame
 
 
 # --- shared pieces ---------------------------------------------------------------------------

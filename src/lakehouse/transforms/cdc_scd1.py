@@ -174,4 +174,4 @@ def plan_scd1(
     tombs = tombstone_rows(live.where((col(_ORIGIN) == NEW) & (col(_KIND) == DELETE)), r, DELETE, now)
     if truncated is not None:
         tombs = tombs.unionByName(tombstone_rows(applied, r, TRUNCATE, now, changes.schema))
-    return CdcPlan(changes=buckets, target=writes, tombstones=tombs)
+    return CdcPlan(changes=buckets, target=writes, tombstones=tombs, timeline=marked)

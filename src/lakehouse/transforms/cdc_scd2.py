@@ -117,4 +117,4 @@ def plan_scd2(
     tombs = cdc.tombstone_rows(
         live.where((cdc.col(cdc._ORIGIN) == cdc.NEW) & (cdc.col(cdc._KIND) == cdc.DELETE)), r, cdc.DELETE, now
     )
-    return cdc.CdcPlan(changes=buckets, target=target, tombstones=tombs)
+    return cdc.CdcPlan(changes=buckets, target=target, tombstones=tombs, timeline=marked)

@@ -15,6 +15,8 @@ descending) is kept and the others are rejected with rule ``duplicate_key``.
 
 from __future__ import annotations
 
+import functools
+import operator
 from typing import TYPE_CHECKING
 
 from pyspark.sql import Column, DataFrame, Window
@@ -24,7 +26,7 @@ from lakehouse.config.column_rules import COLUMN_RULES
 from lakehouse.config.names import quote
 from lakehouse.constants import EXTRA_FIELDS, INGESTED_AT, RESCUED_DATA, SOURCE_FILE
 from lakehouse.transforms.conform import RAW, cast_failed
-from lakehouse.transforms.quarantine import REASON_TYPE, REASONS, reason
+from lakehouse.transforms.quarantine import REASON_TYPE, REASONS, Failure, reason
 
 if TYPE_CHECKING:
     from lakehouse.config.contract import ColumnSpec, Contract
@@ -35,33 +37,33 @@ def _fails(value: Column, ok: Column) -> Column:
     return F.when(value.isNull(), F.lit(False)).otherwise(F.coalesce(~ok, F.lit(True)))
 
 
-def _rule_failures(spec: ColumnSpec, raw: Column) -> list[Column]:
-    """``when(failed, reason)`` for each column rule ``spec`` sets, in registry order."""
+def _rule_failures(spec: ColumnSpec, raw: Column) -> list[Failure]:
+    """``(failed, reason)`` for each column rule ``spec`` sets, in registry order."""
     value = F.col(quote(spec.name))
     failures = []
     for name, rule in COLUMN_RULES.items():
         if name in spec.rules:
             param = spec.rules[name]
             failed = _fails(value, rule.check(value, param))
-            failures.append(F.when(failed, reason(spec.name, name, raw, rule.failure_message(param))))
+            failures.append((failed, reason(spec.name, name, raw, rule.failure_message(param))))
     return failures
 
 
-def column_failures(spec: ColumnSpec, contract: Contract) -> list[Column]:
-    """One ``when(failed, reason)`` per rule of a column (NULL when the rule passes)."""
+def column_failures(spec: ColumnSpec, contract: Contract) -> list[Failure]:
+    """One ``(failed, reason)`` per rule of a column."""
     raw = F.col(RAW).getItem(spec.source_name)
     required = not spec.nullable or spec.name in contract.primary_key
     failures = []
     if required:
         what = "primary key column" if spec.name in contract.primary_key else "column"
         failures.append(
-            F.when(
+            (
                 F.col(f"_clean.{quote(spec.name)}").isNull(),
                 reason(spec.name, "not_null", raw, f"{what} is null or a null token"),
             )
         )
     kind = spec.type + (f" in format {spec.format}" if spec.format else "")
-    failures.append(F.when(cast_failed(spec), reason(spec.name, "cast", raw, f"not a valid {kind}")))
+    failures.append((cast_failed(spec), reason(spec.name, "cast", raw, f"not a valid {kind}")))
     return failures + _rule_failures(spec, raw)
 
 
@@ -81,18 +83,18 @@ def _only_extra_fields(rescued: Column) -> Column:
     return extra_fields(rescued) & ~error.contains("; ") & (F.size(F.json_object_keys(rescued)) <= 4)
 
 
-def rescued_failures(contract: Contract, rescued_policy: str | None = None) -> list[Column]:
+def rescued_failures(contract: Contract, rescued_policy: str | None = None) -> list[Failure]:
     """Reasons from ``_rescued_data``: ``extra_fields`` (``on_extra_fields: quarantine``) and
     ``rescued_data`` for anything else bronze rescued (``rescued_data: quarantine``)."""
     rescued = F.col(RESCUED_DATA)
     failures = []
     if contract.on_extra_fields == "quarantine":
         failures.append(
-            F.when(extra_fields(rescued), reason(RESCUED_DATA, "extra_fields", rescued, EXTRA_FIELDS_MESSAGE))
+            (extra_fields(rescued), reason(RESCUED_DATA, "extra_fields", rescued, EXTRA_FIELDS_MESSAGE))
         )
     if (rescued_policy or contract.rescued_data) == "quarantine":
         failures.append(
-            F.when(
+            (
                 rescued.isNotNull() & ~F.coalesce(_only_extra_fields(rescued), F.lit(False)),
                 reason(RESCUED_DATA, "rescued_data", rescued, "row has values that did not fit the schema"),
             )
@@ -101,13 +103,25 @@ def rescued_failures(contract: Contract, rescued_policy: str | None = None) -> l
 
 
 def with_reasons(
-    df: DataFrame, contract: Contract, *, rescued_policy: str | None = None, extra: list[Column] | None = None
+    df: DataFrame,
+    contract: Contract,
+    *,
+    rescued_policy: str | None = None,
+    extra: list[Failure] | None = None,
 ) -> DataFrame:
-    """Add ``_reasons`` (one select for all rules), rescued data and ``extra`` reasons included."""
+    """Add ``_reasons`` (one select for all rules), rescued data and ``extra`` reasons included.
+
+    The reasons array is built only for a row that fails a rule: most rows pass, and for them
+    the conditions alone are evaluated (no struct per rule, no filter over them).
+    """
     failures = [f for spec in contract.columns for f in column_failures(spec, contract)]
     failures += rescued_failures(contract, rescued_policy) + (extra or [])
-    found = F.filter(F.array(*failures), lambda r: r.isNotNull())
-    return df.select("*", found.cast(REASON_TYPE).alias(REASONS))
+    if not failures:
+        return df.select("*", F.array().cast(REASON_TYPE).alias(REASONS))
+    any_failed = F.coalesce(functools.reduce(operator.or_, [failed for failed, _ in failures]), F.lit(False))
+    found = F.filter(F.array(*[F.when(failed, why) for failed, why in failures]), lambda r: r.isNotNull())
+    reasons = F.when(any_failed, found.cast(REASON_TYPE)).otherwise(F.array().cast(REASON_TYPE))
+    return df.select("*", reasons.alias(REASONS))
 
 
 def with_duplicate_keys(df: DataFrame, contract: Contract) -> DataFrame:

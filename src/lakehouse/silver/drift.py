@@ -14,11 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from pyspark.sql import Column
 from pyspark.sql import functions as F  # noqa: N812
 
 from lakehouse.constants import SOURCE_FILE
-from lakehouse.transforms.quarantine import reason
+from lakehouse.transforms.quarantine import Failure, reason
 
 if TYPE_CHECKING:
     from lakehouse.config.contract import Contract
@@ -57,7 +56,7 @@ _MESSAGES = {
 }
 
 
-def failures(drift: Drift, contract: Contract) -> list[Column]:
+def failures(drift: Drift, contract: Contract) -> list[Failure]:
     """Reasons for the rows of files with drift the contract quarantines."""
     out = []
     for kind, policy in (
@@ -70,7 +69,7 @@ def failures(drift: Drift, contract: Contract) -> list[Column]:
         for path, columns in _by_file(drift.get(kind, {})).items():
             listed = ", ".join(sorted(columns))
             why = reason(listed, rule, F.col(SOURCE_FILE), message.format(listed))
-            out.append(F.when(F.col(SOURCE_FILE) == F.lit(path), why))
+            out.append((F.col(SOURCE_FILE) == F.lit(path), why))
     return out
 
 

@@ -27,6 +27,10 @@ DROPPED_BY = "_dropped_by"
 GOLD_RUN_ID = "_gold_run_id"
 
 
+# A silver check: the condition a row fails it on, and the reason (see :func:`reason`) it gets.
+Failure = tuple[Column, Column]
+
+
 def reason(column: str, rule: str, value: Column, message: str) -> Column:
     """One silver reason: the column, the rule it failed, the original value and a message."""
     return F.struct(

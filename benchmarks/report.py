@@ -217,10 +217,12 @@ def machine_line(records: list[dict[str, Any]]) -> str:
     loads = [r["load_avg"]["start"][0] for r in records] + [r["load_avg"]["end"][0] for r in records]
     loaded = max(loads) > (m["cpu_count"] or 1)
     invocations = sorted({r["invocation"] for r in records})
+    # Results of several invocations may come from different commits: name each one.
+    commits = ", ".join(dict.fromkeys(r["versions"]["git"] for r in records))
     return (
         f"Measured {', '.join(invocations)} ({', '.join(sorted({r['mode'] for r in records}))}) on "
         f"{m['cpu_count']} x {m['cpu_model']}, {m['memory_gib']} GiB, {m['os']}; "
-        f"lakehouse {v['lakehouse']} (git {v['git']}), pyspark {v['pyspark']}, "
+        f"lakehouse {v['lakehouse']} (git {commits}), pyspark {v['pyspark']}, "
         f"delta-spark {v['delta_spark']}, Python {v['python']}, {v['java']}. "
         "1-minute load average during the runs: "
         f"{min(loads):.1f} to {max(loads):.1f}"

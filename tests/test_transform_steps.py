@@ -20,6 +20,9 @@ DEDUPE = TransformStep("dedupe", {"keys": ["device_id", "event_ts"], "order_by":
         ((TransformStep("dedupe", {"keys": ["device_id", "app"], "order_by": "ts"}),), False),
         ((DEDUPE, TransformStep("fill", {"values": {"network": "unknown"}})), True),
         ((DEDUPE, TransformStep("filter", {"value": "mem_mb > 0"})), True),
+        ((DEDUPE, TransformStep("select", {"value": ["device_id", "`event_ts`", "app"]})), True),
+        ((DEDUPE, TransformStep("select", {"value": ["lower(device_id) AS device_id", "event_ts"]})), False),
+        ((DEDUPE, TransformStep("select", {"value": ["app AS device_id", "event_ts"]})), False),
         ((DEDUPE, TransformStep("standardize", {"columns": ["app"], "case": "lower"})), True),
         ((DEDUPE, TransformStep("standardize", {"columns": ["Device_ID"], "case": "lower"})), False),
         ((DEDUPE, TransformStep("standardize", {"case": "lower"})), False),  # every string column

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,14 +30,19 @@ STEPS: dict[str, Callable[[DataFrame, dict[str, Any]], DataFrame]] = {
 }
 
 
+_PLAIN = re.compile(r"\*|`[^`]+`|[A-Za-z_][A-Za-z0-9_]*")  # a select item that is a bare column
+
+
 def _list(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
 def _changed_columns(kind: str, params: dict[str, Any]) -> set[str] | None:
     """The (lower-cased) columns whose values a step may change; None for any column."""
-    if kind in ("dedupe", "select", "filter"):  # these only remove rows or columns
+    if kind in ("dedupe", "filter"):  # these only remove rows
         return set()
+    if kind == "select":  # plain names only drop columns; an expression (`lower(k) AS k`) sets one
+        return set() if all(_PLAIN.fullmatch(c.strip()) for c in _list(params["value"])) else None
     if kind == "standardize" and params.get("columns") is not None:
         return {c.lower() for c in _list(params["columns"])}
     if kind == "to_utc":

@@ -36,6 +36,7 @@ from lakehouse.errors import ConfigError
 from lakehouse.io import delta
 from lakehouse.io.increments import ERASURE_MARKER, ERASURE_PROPERTY
 from lakehouse.io.lease import acquire
+from lakehouse.io.rows import local_frame
 from lakehouse.log import get_logger
 
 if TYPE_CHECKING:
@@ -305,5 +306,5 @@ def _audit(
         erasure.untraceable,
         float(retain_hours),
     )
-    frame = spark.createDataFrame([row], AUDIT_SCHEMA)
+    frame = local_frame(spark, [row], AUDIT_SCHEMA)
     delta.append(spark, frame, config.storage.erasures)

@@ -33,6 +33,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.io import delta
+from lakehouse.io.rows import local_frame
 from lakehouse.log import get_logger
 
 if TYPE_CHECKING:
@@ -135,7 +136,7 @@ class Ledger:
         if not self.enabled or not rows:
             self.pending.clear()
             return
-        frame = self.spark.createDataFrame(rows, LEDGER_SCHEMA)
+        frame = local_frame(self.spark, rows, LEDGER_SCHEMA)
         append_retrying(self.spark, frame, self.config.storage.runs)
         self.pending.clear()
 
@@ -161,7 +162,7 @@ class Ledger:
             now = datetime.now(timezone.utc)
             rows = [_abandoned(row, now) for row in dead]
             append_retrying(
-                self.spark, self.spark.createDataFrame(rows, LEDGER_SCHEMA), self.config.storage.runs
+                self.spark, local_frame(self.spark, rows, LEDGER_SCHEMA), self.config.storage.runs
             )
         return [{k: row.get(k) for k in ("run_id", "dataset", "layer", "started_at")} for row in dead]
 

@@ -58,6 +58,7 @@ from typing import TYPE_CHECKING, Any
 
 from lakehouse.errors import PipelineBusyError
 from lakehouse.io import delta
+from lakehouse.io.rows import local_frame
 from lakehouse.log import get_logger
 
 if TYPE_CHECKING:
@@ -267,7 +268,7 @@ def _claim(spark: SparkSession, path: str, row: LeaseRow, after: int | None = No
     first claim of the epoch holds it). None: a transactional claim (a lost race is a
     conflict or a skipped write).
     """
-    frame = spark.createDataFrame([dataclasses.astuple(row)], LOCK_SCHEMA)
+    frame = local_frame(spark, [dataclasses.astuple(row)], LOCK_SCHEMA)
     try:
         txn = None if after is not None else (f"lakehouse-lock:{row.pipeline}", row.epoch)
         delta.append(
@@ -306,7 +307,7 @@ def _note(
         released_ms=released_ms,
     )
     kind = "renew" if released_ms is None else "release"
-    frame = spark.createDataFrame([dataclasses.astuple(noted)], LOCK_SCHEMA)
+    frame = local_frame(spark, [dataclasses.astuple(noted)], LOCK_SCHEMA)
     delta.append(spark, frame, path, user_metadata=_meta(kind, noted), properties=delta.LOG_TABLE_PROPERTIES)
 
 

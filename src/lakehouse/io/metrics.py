@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from lakehouse.io import delta
+from lakehouse.io.rows import local_frame
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -46,6 +47,4 @@ def write_metrics(
         )
         for r in results
     ]
-    delta.append(
-        spark, spark.createDataFrame(rows, METRICS_SCHEMA), path, properties=delta.LOG_TABLE_PROPERTIES
-    )
+    delta.append(spark, local_frame(spark, rows, METRICS_SCHEMA), path, properties=delta.LOG_TABLE_PROPERTIES)

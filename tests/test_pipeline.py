@@ -44,14 +44,30 @@ def test_a_failing_dataset_does_not_stop_the_others_and_the_ledger_records_all(
     )
 
     # The library's own log tables take a few appends per run: they checkpoint every 100
-    # commits, not every 10. The data tables keep Delta's default.
-    def checkpoint_interval(table: str) -> str | None:
-        shown = spark.sql(f"SHOW TBLPROPERTIES delta.`{table}`").collect()
-        return {str(r[0]): str(r[1]) for r in shown}.get("delta.checkpointInterval")
+    # commits, not every 10, and keep no column statistics. The data tables keep Delta's default.
+    def shown(table: str, key: str) -> str | None:
+        rows = spark.sql(f"SHOW TBLPROPERTIES delta.`{table}`").collect()
+        return {str(r[0]): str(r[1]) for r in rows}.get(key)
 
-    assert checkpoint_interval(config.storage.runs) == "100"
-    assert checkpoint_interval(config.storage.locks) == "100"
-    assert checkpoint_interval(config.storage.table("bronze", "readings")) is None
+    for log_table in (config.storage.runs, config.storage.locks):
+        assert shown(log_table, "delta.checkpointInterval") == "100"
+        assert shown(log_table, "delta.dataSkippingNumIndexedCols") == "0"
+        stats = [json.loads(a["add"]["stats"]) for a in _log_actions(log_table) if "add" in a]
+        assert stats and all(set(s) == {"numRecords"} for s in stats), stats
+    bronze = config.storage.table("bronze", "readings")
+    assert shown(bronze, "delta.checkpointInterval") is None
+    assert shown(bronze, "delta.dataSkippingNumIndexedCols") is None
+    assert all("minValues" in json.loads(a["add"]["stats"]) for a in _log_actions(bronze) if "add" in a)
+
+
+def _log_actions(table: str) -> list[dict]:
+    """Every action of the table's commit files (a local path)."""
+    return [
+        json.loads(line)
+        for commit in sorted(Path(table, "_delta_log").glob("*.json"))
+        for line in commit.read_text().splitlines()
+        if line.strip()
+    ]
 
 
 def test_cli_run_json_summary_and_exit_code(

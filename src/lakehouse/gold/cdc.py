@@ -23,6 +23,7 @@ from lakehouse.errors import PublishError
 from lakehouse.gold import cdc_writer
 from lakehouse.io import delta
 from lakehouse.io.cache import kept
+from lakehouse.io.delta import Txn
 from lakehouse.transforms.cdc import (
     BUCKET,
     BUCKETS,
@@ -110,7 +111,7 @@ def publish_changes(
     tables: Tables,
     now: datetime,
     *,
-    txn: tuple[str, int] | None = None,
+    txn: Txn = None,
 ) -> CdcOutcome:
     """Apply the change batch ``df`` to ``tables.gold`` (deletes remembered in ``tables.tombstones``).
 

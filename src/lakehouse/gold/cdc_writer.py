@@ -17,9 +17,8 @@ from pyspark.sql import DataFrame, SparkSession
 from lakehouse.config.names import quote
 from lakehouse.constants import SCD2_COLUMNS
 from lakehouse.io import delta
+from lakehouse.io.delta import Txn
 from lakehouse.transforms.cdc import ACTION, DELETE, DELETED_AT, KIND, RECORDED_AT, UPSERT, Roles, col
-
-Txn = tuple[str, int] | None
 
 
 def _on(columns: Sequence[str]) -> str:

@@ -24,6 +24,7 @@ from lakehouse.errors import ConservationError, PublishError, QualityError
 from lakehouse.gold import cdc, writers
 from lakehouse.io import delta
 from lakehouse.io.cache import kept
+from lakehouse.io.delta import Txn
 from lakehouse.io.increments import commits_since
 from lakehouse.io.metrics import write_metrics
 from lakehouse.quality.evaluate import evaluate
@@ -86,7 +87,7 @@ def _write_changes(
     spec: GoldSpec,
     target: Target,
     ctx: RunContext,
-    txn: tuple[str, int] | None,
+    txn: Txn,
     before: dict[str, int | None],
 ) -> dict[str, int]:
     if target.tombstones_path is None:
@@ -102,7 +103,7 @@ def _write(
     df: DataFrame,
     spec: GoldSpec,
     target: Target,
-    txn: tuple[str, int] | None,
+    txn: Txn,
     where: str | None = None,
 ) -> bool:
     if spec.mode == "merge":
@@ -135,7 +136,7 @@ def publish_batch(
     ctx: RunContext,
     rows_read: int | None = None,
     *,
-    txn: tuple[str, int] | None = None,
+    txn: Txn = None,
     before: dict[str, int | None] | None = None,
     add_columns: bool = False,
     replace_where: str | None = None,
@@ -166,7 +167,7 @@ def _audit_and_publish(
     target: Target,
     ctx: RunContext,
     rows_read: int | None,
-    txn: tuple[str, int] | None,
+    txn: Txn,
     before: dict[str, int | None],
     add_columns: bool,
     replace_where: str | None,

@@ -13,6 +13,7 @@ from pyspark.sql import functions as F  # noqa: N812
 from lakehouse.config.names import quote
 from lakehouse.errors import PublishError
 from lakehouse.io import delta
+from lakehouse.io.delta import Txn
 from lakehouse.quality.rules import row_key
 from lakehouse.transforms.scd2 import scd2_changes, tracked_columns
 
@@ -40,9 +41,6 @@ def check_unique_keys(df: DataFrame, keys: Sequence[str], *, target: str) -> Non
             f"{target}: the merge source has duplicate keys ({', '.join(keys)}): {listed}"
             " - add a dedupe transform or fix the keys"
         )
-
-
-Txn = tuple[str, int] | None
 
 
 def create_table(df: DataFrame, table: str, partition_by: Sequence[str] = (), txn: Txn = None) -> None:

@@ -41,6 +41,8 @@ CDF_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
 # of every column made a one-row append take 0.33 s instead of 0.23 s (medians of 13, local).
 LOG_TABLE_PROPERTIES = {"delta.checkpointInterval": "100", "delta.dataSkippingNumIndexedCols": "0"}
 _NAME = re.compile(r"^[^./:`\s]+\.[^./:`\s]+\.[^./:`\s]+$")
+# An idempotent write's (app id, version): Delta skips a version it committed for that app id.
+Txn = tuple[str, int] | None
 # Session settings that make Delta's SQL writes (MERGE, UPDATE, DELETE) idempotent.
 TXN_CONFS = ("spark.databricks.delta.write.txnAppId", "spark.databricks.delta.write.txnVersion")
 # The session setting that gives SQL writes (DELETE, MERGE) a commit ``userMetadata``.
@@ -306,7 +308,7 @@ def append(
     df: DataFrame,
     table: str,
     *,
-    txn: tuple[str, int] | None = None,
+    txn: Txn = None,
     merge_schema: bool | None = None,
     partition_by: Sequence[str] = (),
     change_feed: bool = False,
@@ -347,7 +349,7 @@ def create(
     partition_by: Sequence[str] = (),
     user_metadata: str | None = None,
     *,
-    txn: tuple[str, int] | None = None,
+    txn: Txn = None,
 ) -> None:
     """Create the table from ``df`` (fails when it exists); ``txn`` is recorded as in :func:`append`."""
     # "error", not its alias "errorifexists": the Spark Connect client accepts only the former.
@@ -357,7 +359,7 @@ def create(
     _save(writer, table, user_metadata)
 
 
-def _with_txn(writer: DataFrameWriter, txn: tuple[str, int] | None) -> DataFrameWriter:
+def _with_txn(writer: DataFrameWriter, txn: Txn) -> DataFrameWriter:
     """The writer with Delta's idempotent-write options (see :func:`append`)."""
     if txn is None:
         return writer
@@ -365,7 +367,7 @@ def _with_txn(writer: DataFrameWriter, txn: tuple[str, int] | None) -> DataFrame
 
 
 def overwrite_partitions(
-    df: DataFrame, table: str, user_metadata: str | None = None, *, txn: tuple[str, int] | None = None
+    df: DataFrame, table: str, user_metadata: str | None = None, *, txn: Txn = None
 ) -> None:
     """Replace exactly the partitions present in ``df`` (dynamic partition overwrite); ``txn``
     as in :func:`append`."""
@@ -373,7 +375,7 @@ def overwrite_partitions(
     _save(_with_txn(writer, txn), table, user_metadata)
 
 
-def replace_where(df: DataFrame, table: str, where: str, *, txn: tuple[str, int] | None = None) -> None:
+def replace_where(df: DataFrame, table: str, where: str, *, txn: Txn = None) -> None:
     """Replace the rows matching the SQL predicate ``where`` with ``df`` (Delta's ``replaceWhere``:
     matching rows with no counterpart in ``df`` are deleted; ``df`` must match ``where``);
     ``txn`` as in :func:`append`."""
@@ -405,7 +407,7 @@ def set_commit_metadata(spark: SparkSession, marker: str | None) -> bool:
 
 
 @contextmanager
-def idempotent(spark: SparkSession, txn: tuple[str, int] | None, *, required: bool = True) -> Iterator[None]:
+def idempotent(spark: SparkSession, txn: Txn, *, required: bool = True) -> Iterator[None]:
     """Within the block, Delta skips a SQL write (MERGE...) to a table that already committed
     ``txn`` = (app id, version) or a later version of that app id; the session's settings are
     restored afterwards. No-op when ``txn`` is None.
@@ -451,7 +453,7 @@ def merge(
     table: str,
     clauses: str,
     *,
-    txn: tuple[str, int] | None = None,
+    txn: Txn = None,
     txn_required: bool = True,
 ) -> None:
     """``MERGE INTO <table> t USING <source> s <clauses>``; the source is a temporary view.

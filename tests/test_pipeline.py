@@ -57,7 +57,8 @@ def test_a_failing_dataset_does_not_stop_the_others_and_the_ledger_records_all(
     bronze = config.storage.table("bronze", "readings")
     assert shown(bronze, "delta.checkpointInterval") is None
     assert shown(bronze, "delta.dataSkippingNumIndexedCols") is None
-    assert all("minValues" in json.loads(a["add"]["stats"]) for a in _log_actions(bronze) if "add" in a)
+    bronze_stats = [json.loads(a["add"]["stats"]) for a in _log_actions(bronze) if "add" in a]
+    assert bronze_stats and all("minValues" in s for s in bronze_stats), bronze_stats
 
 
 def _log_actions(table: str) -> list[dict]:

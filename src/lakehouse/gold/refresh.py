@@ -13,8 +13,11 @@ Both together are every partition an old or a new output row of a changed input 
 for SQL whose output rows stay in the partition of the input rows they come from (checked
 when the configuration is read: :func:`lakehouse.config.sql.partition_refresh_blockers`).
 A file rewritten by a MERGE or a deletion vector counts whole: more partitions than needed,
-never fewer. The chosen partitions are then recomputed from the full inputs and replaced with
-Delta's ``replaceWhere`` (a partition left with no rows is emptied).
+never fewer. Those files alone are read where :mod:`lakehouse.io.changed_files` can read them
+as Parquet (rows a deletion vector removed included: again more, never fewer); otherwise the
+input is read through Delta and filtered to them, which reads every file. The chosen
+partitions are then recomputed from the full inputs and replaced with Delta's
+``replaceWhere`` (a partition left with no rows is emptied).
 
 Anything this cannot follow (an input by table name or on storage the driver cannot list, a
 commit file cleaned up, more than :data:`MAX_PARTITIONS` partitions, a partition value of a
@@ -30,7 +33,8 @@ from typing import TYPE_CHECKING
 from pyspark.sql import functions as F  # noqa: N812
 
 from lakehouse.config.names import quote, sql_text
-from lakehouse.io import delta
+from lakehouse.io import changed_files, delta
+from lakehouse.io.changed_files import Changed
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -51,14 +55,22 @@ def _in_files(df: DataFrame, names: frozenset[str]) -> DataFrame:
 
 
 def _register(
-    spark: SparkSession, views: Views, versions: Versions, only: tuple[str, frozenset[str]] | None = None
+    spark: SparkSession,
+    views: Views,
+    versions: Versions,
+    only: tuple[str, Changed, frozenset[str]] | None = None,
 ) -> None:
-    """Every input as a temp view at ``versions``; ``only`` = (view, files) keeps that view's
-    rows of those files."""
+    """Every input as a temp view at ``versions``; ``only`` = (view, its changes, paths) keeps
+    that view's rows of those files: read from just those files where their columns are the
+    table's, else filtered from the whole table."""
     for view, (path, key) in views.items():
-        df = delta.read_table(spark, path, versions[key])
+        df = None
         if only is not None and only[0] == view:
-            df = _in_files(df, only[1])
+            df = changed_files.read_files(spark, path, versions[key], only[1], only[2])
+            if df is None:
+                df = _in_files(delta.read_table(spark, path, versions[key]), Changed.names(only[2]))
+        if df is None:
+            df = delta.read_table(spark, path, versions[key])
         df.createOrReplaceTempView(view)
 
 
@@ -108,13 +120,13 @@ def touched(
     for view, (path, key) in views.items():
         if since[key] == now[key]:
             continue
-        files = delta.files_changed(path, since[key], now[key])
-        if files is None:
+        changed = changed_files.files_changed(path, since[key], now[key])
+        if changed is None:
             return None
-        for names, versions in ((files[0], now), (files[1], since)):
-            if not names:
+        for paths, versions in ((changed.added, now), (changed.removed, since)):
+            if not paths:
                 continue
-            _register(spark, views, versions, only=(view, names))
+            _register(spark, views, versions, only=(view, changed, paths))
             query = f"SELECT DISTINCT {select} FROM (\n{spec.sql}\n) AS _lakehouse_derived"
             found.update(tuple(row) for row in spark.sql(query).collect())
             if len(found) > MAX_PARTITIONS:

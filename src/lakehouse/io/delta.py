@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 from lakehouse.io.files import local_path
 from lakehouse.log import get_logger
@@ -91,7 +90,8 @@ def ident(table: str) -> str:
     return "delta.`" + table.replace("`", "``") + "`"
 
 
-def _log_dir(table: str) -> str | None:
+def log_dir(table: str) -> str | None:
+    """The ``_delta_log`` folder of a table the driver can open files of; None otherwise."""
     if is_name(table):
         return None
     local = local_path(table)
@@ -124,44 +124,6 @@ def _read_commit(log: str, version: int) -> Commit | None:
     return Commit(version)
 
 
-def _file_name(path: str) -> str:
-    return unquote(path.rsplit("/", 1)[-1])
-
-
-def files_changed(table: str, after: int, until: int) -> tuple[frozenset[str], frozenset[str]] | None:
-    """The data files (by file name) that commits ``after+1..until`` changed, from the log.
-
-    Returns (added: live at ``until`` but not at ``after``, removed: live at ``after`` but not
-    at ``until``); a file whose deletion vector changed is in both. None when the table is a
-    name, lives where the driver cannot open files, or a commit file is gone.
-    """
-    log = _log_dir(table)
-    if log is None:
-        return None
-    added: set[str] = set()
-    removed: set[str] = set()
-    for version in range(after + 1, until + 1):
-        adds: set[str] = set()
-        removes: set[str] = set()
-        try:
-            with open(os.path.join(log, f"{version:020d}.json"), encoding="utf-8") as handle:
-                for line in handle:
-                    action = json.loads(line)
-                    if "add" in action:
-                        adds.add(_file_name(action["add"]["path"]))
-                    elif "remove" in action:
-                        removes.add(_file_name(action["remove"]["path"]))
-        except FileNotFoundError:
-            return None
-        for name in removes:
-            if name not in added:
-                removed.add(name)  # live before the range
-            elif name not in adds:
-                added.discard(name)  # added and removed within the range
-        added |= adds
-    return frozenset(added), frozenset(removed)
-
-
 def commits_from_log(table: str) -> Iterator[Commit | None] | None:
     """The table's commits newest first, read from its ``_delta_log`` files (no Spark job).
 
@@ -169,7 +131,7 @@ def commits_from_log(table: str) -> Iterator[Commit | None] | None:
     instead). Ends with one ``None`` when earlier commit files are gone (cleaned up after a
     checkpoint) or a listed one cannot be read: what follows is unknown to the caller.
     """
-    log = _log_dir(table)
+    log = log_dir(table)
     if log is None:
         return None
     return _walk_back(log, _log_versions(log))
@@ -208,7 +170,7 @@ def _sql_history(spark: SparkSession, table: str, limit: int | None) -> list[Com
 
 def table_exists(spark: SparkSession, table: str) -> bool:
     """True when a Delta table exists at the path or under the name."""
-    log = _log_dir(table)
+    log = log_dir(table)
     if log is not None:
         return bool(_log_versions(log))
     if is_name(table):
@@ -221,7 +183,7 @@ def history(spark: SparkSession, table: str, since: int | None = None) -> list[C
 
     Empty when there is no table.
     """
-    log = _log_dir(table)
+    log = log_dir(table)
     if log is not None:
         versions = [v for v in _log_versions(log) if since is None or v > since]
         commits = [_read_commit(log, v) for v in reversed(versions)]
@@ -233,7 +195,7 @@ def history(spark: SparkSession, table: str, since: int | None = None) -> list[C
 
 def latest_commit(spark: SparkSession, table: str) -> Commit | None:
     """The table's latest commit; None when there is no table."""
-    log = _log_dir(table)
+    log = log_dir(table)
     if log is not None:
         versions = _log_versions(log)
         return _read_commit(log, versions[-1]) if versions else None
@@ -243,7 +205,7 @@ def latest_commit(spark: SparkSession, table: str) -> Commit | None:
 
 def table_version(spark: SparkSession, table: str) -> int | None:
     """The latest Delta version of the table (None when there is no table)."""
-    log = _log_dir(table)
+    log = log_dir(table)
     if log is not None:
         versions = _log_versions(log)
         return versions[-1] if versions else None

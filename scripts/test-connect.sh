@@ -75,7 +75,7 @@ export LAKEHOUSE_E2E_SUMMARIES="$WORK/e2e-summaries.json"
 mkdir -p reports
 set +e
 # Order matters: connect_tests reads what the e2e suite kept.
-"$PY" -m pytest integration_tests tests/test_pipeline.py tests/test_local_rows.py connect_tests -p no:cacheprovider \
+"$PY" -m pytest integration_tests tests/test_pipeline.py tests/test_local_rows.py tests/test_changed_files.py connect_tests -p no:cacheprovider \
   --junitxml=reports/junit-connect.xml "$@"
 status=$?
 set -e

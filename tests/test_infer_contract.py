@@ -252,6 +252,51 @@ def test_sample_files_limits_the_profile_to_the_newest_files(
     assert "use --force" in capsys.readouterr().err and out.read_text() == "mine\n"
 
 
+def test_a_dataset_can_name_its_contract_file_before_it_is_drafted(
+    spark, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The pipeline already names the contract file, has a gold section (which needs a
+    contract) and a derived table over it: the draft is written, and then the same file
+    validates as it stands."""
+    _write_csv(tmp_path / "landing", _csv_rows())
+    tree = {
+        "pipeline": "drafts",
+        "storage": {"root": str(tmp_path / "lake"), "landing": str(tmp_path / "landing")},
+        "datasets": {
+            "orders_csv": {
+                "source": {"format": "csv", "options": {"header": True}},
+                "contract": "../contracts/orders_csv.yml",
+                "gold": {"table": "orders", "mode": "merge", "keys": ["order_id"]},
+            }
+        },
+        "derived": [
+            {
+                "name": "orders_per_status",
+                "inputs": ["orders_csv"],
+                "partition_by": ["status"],
+                "sql": "SELECT status, count(*) AS n FROM gold_orders GROUP BY status",
+            }
+        ],
+    }
+    pipeline = tmp_path / "conf/pipelines/drafts.yml"
+    pipeline.parent.mkdir(parents=True)
+    pipeline.write_text(yaml.safe_dump(tree))
+    check = ["validate-config", "--config", str(pipeline), "--env", ""]
+    assert main(check) == 2
+    assert "contract file not found" in capsys.readouterr().err
+
+    out = tmp_path / "conf/contracts/orders_csv.yml"
+    args = ["infer-contract", "--config", str(pipeline), "--env", "", "--dataset", "orders_csv"]
+    assert main([*args, "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert set(_columns(yaml.safe_load(out.read_text()))) == set(HEADER.split(","))
+    assert main(check) == 0
+    assert yaml.safe_load(pipeline.read_text()) == tree  # the pipeline file is left as it was
+    # An unknown dataset is still an error naming the ones there are.
+    assert main(["infer-contract", "--config", str(pipeline), "--env", "", "--dataset", "nope"]) == 2
+    assert "orders_csv" in capsys.readouterr().err
+
+
 def test_names_bounds_and_patterns() -> None:
     taken: set[str] = set()
     assert [column_name(n, taken) for n in ("Order ID", "orderId", "order id", "2nd")] == [

@@ -224,7 +224,9 @@ def _cmd_infer(args: argparse.Namespace) -> int:
     if out is not None and out.exists() and not args.force:
         raise ConfigError("file exists (use --force to overwrite it)", key_path="--out", found=str(out))
     configure_logging()
-    config = load_config(args.config, args.env)
+    # The dataset alone, as landed: it may already name the contract file this writes, and
+    # have a gold section (which needs a contract) and derived tables reading it.
+    config = load_config(args.config, args.env, drafting=args.dataset)
     dataset = config.dataset(args.dataset)
     draft = draft_contract(get_spark(config.spark), dataset, args.sample_files)
     text = render(draft, docs_location(distribution_name()))

@@ -133,13 +133,35 @@ def _for_pipeline(overlay: Any, tree: dict[str, Any]) -> Any:
     return {**overlay, "datasets": {k: v for k, v in theirs.items() if k in ours}}
 
 
+def for_drafting(tree: dict[str, Any], dataset: str) -> dict[str, Any]:
+    """The tree with ``dataset`` alone, as a contract is drafted for it: without its contract
+    and gold sections, its source read as landed (``schema: infer``), no derived tables. Its
+    contract file need not exist yet. A tree without ``dataset`` is returned unchanged (the
+    usual error names the datasets there are)."""
+    datasets = tree.get("datasets")
+    if not isinstance(datasets, dict) or not isinstance(datasets.get(dataset), dict):
+        return tree
+    spec = {k: v for k, v in datasets[dataset].items() if k not in ("contract", "gold")}
+    if isinstance(spec.get("source"), dict):
+        spec["source"] = {**spec["source"], "schema": "infer"}
+    rest = {k: v for k, v in tree.items() if k != "derived"}
+    return {**rest, "datasets": {dataset: spec}}
+
+
 def assemble(
-    pipeline_file: Path, env_name: str | None, env: dict[str, str] | None = None, envs_dir: Path | None = None
+    pipeline_file: Path,
+    env_name: str | None,
+    env: dict[str, str] | None = None,
+    envs_dir: Path | None = None,
+    drafting: str | None = None,
 ) -> tuple[dict[str, Any], Origins]:
-    """Read a pipeline file, its contract includes and the environment overlay into one tree."""
+    """Read a pipeline file, its contract includes and the environment overlay into one tree
+    (``drafting``: that dataset alone, see :func:`for_drafting`)."""
     shown = str(pipeline_file)
     origins = Origins(default=shown)
     tree = read_yaml(pipeline_file, env)
+    if drafting is not None:
+        tree = for_drafting(tree, drafting)
     _record(origins, tree, (), shown)
     resolve_includes(tree, origins, env)
     if env_name:
@@ -156,5 +178,7 @@ def assemble(
         overlay = _for_pipeline(read_yaml(overlay_file, env), tree)
         overlay_shown = os.path.relpath(overlay_file)
         tree = deep_merge(tree, overlay, origins, overlay_shown)
+        if drafting is not None:
+            tree = for_drafting(tree, drafting)
         resolve_includes(tree, origins, env)
     return tree, origins

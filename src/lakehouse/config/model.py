@@ -330,15 +330,18 @@ def load_config(
     env: str | None = "local",
     environ: dict[str, str] | None = None,
     overrides: dict[str, Any] | None = None,
+    drafting: str | None = None,
 ) -> PipelineConfig:
     """Load a pipeline file, its contracts and the ``env`` overlay into a PipelineConfig.
 
     ``overrides`` is merged last, like one more overlay (e.g. ``{"storage": {"root": ...}}``
-    from a notebook widget). Raises :class:`ConfigError` naming file, key path, value found
-    and value expected; Spark is never started here.
+    from a notebook widget). ``drafting`` loads that dataset alone, without its contract and
+    gold sections (``lakehouse infer-contract``: the contract file may not exist yet). Raises
+    :class:`ConfigError` naming file, key path, value found and value expected; Spark is
+    never started here.
     """
     pipeline_file = Path(path)
-    tree, origins = assemble(pipeline_file, env, environ)
+    tree, origins = assemble(pipeline_file, env, environ, drafting=drafting)
     if overrides:
         tree = deep_merge(tree, overrides, origins, "<overrides>")
     return build_pipeline(tree, origins, env, str(pipeline_file))
